@@ -1,0 +1,110 @@
+"""`tophits demo`: the real update pipeline against the built-in emulator, over simulated days.
+
+No account and no network: the emulator plays Spotify, its accounts service and Deezer's chart
+on 127.0.0.1, with a sample world whose charts change from day to day and cross a month end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+from spotify_tophits.actions import Services
+from spotify_tophits.actions.auth import authorise
+from spotify_tophits.actions.update import UpdateResult, run_update
+from spotify_tophits.config import DEEZER_CHART_PLAYLISTS, load_settings
+from spotify_tophits.sandbox.emulator import Emulator
+from spotify_tophits.sandbox.world import World
+from spotify_tophits.store import open_store
+
+DEMO_CONFIG = """\
+# Written by `tophits demo`: the same settings a real installation would use.
+timezone = "UTC"
+sources = ["deezer:worldwide"]
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoPlaylist:
+    """One playlist on the emulator at the end of the demo."""
+
+    name: str
+    status: str
+    tracks: tuple[str, ...]
+
+
+@dataclasses.dataclass
+class DemoResult:
+    """What the demo did, for rendering."""
+
+    directory: Path
+    first_day: datetime.date
+    last_day: datetime.date
+    updates: list[UpdateResult]
+    playlists: list[DemoPlaylist]
+    requests: int
+    writes: int
+
+
+def follow_authorise_redirect(url: str) -> str:
+    """Play the user's browser: open the authorise URL and return where it redirects (the emulator approves at once)."""
+    response = requests.get(url, allow_redirects=False, timeout=10)
+    return response.headers["Location"]
+
+
+def run_demo(
+    directory: Path,
+    days: int,
+    last_day: datetime.date,
+    progress: Callable[[UpdateResult], None] | None = None,
+) -> DemoResult:
+    """Run `days` simulated daily updates ending on `last_day` in `directory`, and return the outcome."""
+    first_day = last_day - datetime.timedelta(days=days - 1)
+    world = World(start=first_day)
+    with Emulator(world) as emulator:
+        environment = emulator.environment() | {
+            "TOPHITS_CONFIG_DIR": str(directory / "config"),
+            "TOPHITS_STATE_DIR": str(directory / "state"),
+            "TOPHITS_CACHE_DIR": str(directory / "cache"),
+        }
+        config_file = directory / "config" / "config.toml"
+        config_file.parent.mkdir(parents=True, exist_ok=True)
+        config_file.write_text(DEMO_CONFIG, encoding="utf-8")
+        settings = load_settings(environment)
+        start = datetime.datetime.combine(first_day, datetime.time(6), tzinfo=datetime.UTC)
+        authorise(settings, follow_authorise_redirect, start)
+        # The emulator has no request limit for Deezer, so the demo does not pace its requests.
+        services = Services(settings, pace_sources=False)
+        updates = []
+        for offset in range(days):
+            day = first_day + datetime.timedelta(days=offset)
+            emulator.set_deezer_chart(DEEZER_CHART_PLAYLISTS["worldwide"], world.chart(day))
+            result = run_update(services, datetime.datetime.combine(day, datetime.time(6), tzinfo=datetime.UTC))
+            updates.append(result)
+            if progress is not None:
+                progress(result)
+        store = open_store(settings.paths.state_db)
+        try:
+            playlists = []
+            for record in store.managed_playlists():
+                labels = store.track_labels(record.contents or ())
+                playlists.append(
+                    DemoPlaylist(record.name, record.status, tuple(labels.get(i, i) for i in record.contents or ()))
+                )
+        finally:
+            store.close()
+        return DemoResult(
+            directory=directory,
+            first_day=first_day,
+            last_day=last_day,
+            updates=updates,
+            playlists=playlists,
+            requests=emulator.count(""),
+            writes=emulator.count("PUT /playlists")
+            + emulator.count("POST /playlists")
+            + emulator.count("POST /me/playlists"),
+        )

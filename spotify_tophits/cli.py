@@ -1,0 +1,166 @@
+"""The command line: parse options, build the services, call one action, render its result.
+
+The only Typer module. Every TophitsError becomes one line on stderr and its documented exit
+code; anything else is a bug (exit 1), with the traceback only under `-v`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+
+from spotify_tophits import __version__
+from spotify_tophits.errors import ExitCode, TophitsError
+
+T = TypeVar("T")
+app = typer.Typer(
+    name="tophits",
+    help="Keep Daily, Weekly, Monthly and Yearly top-hits playlists current on Spotify.",
+    no_args_is_help=True,
+    add_completion=False,
+    # Pretty tracebacks with locals would print tokens and secrets held in local variables.
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+state = {"verbose": 0, "quiet": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        from spotify_tophits.store import SCHEMA_VERSION
+
+        typer.echo(f"tophits {__version__} (state schema {SCHEMA_VERSION})")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail; -vv for debug logs.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Keep Daily, Weekly, Monthly and Yearly top-hits playlists current on Spotify."""
+    state["verbose"] = verbose
+    state["quiet"] = quiet
+    from spotify_tophits.logs import configure_logging
+
+    configure_logging(verbose, quiet)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"tophits: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def guarded(action: Callable[[], T]) -> T:
+    """Run an action; turn its TophitsError into a message and exit code, and any other error into exit 1."""
+    try:
+        return action()
+    except TophitsError as error:
+        fail(error.message, int(error.exit_code))
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as error:  # noqa: BLE001 - the one boundary for bugs
+        if state["verbose"]:
+            traceback.print_exc()
+        fail(
+            f"internal error: {type(error).__name__}: {error} (a bug; run with -v for the traceback and report it)",
+            ExitCode.INTERNAL,
+        )
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from spotify_tophits.config import load_settings
+
+    return load_settings()
+
+
+@app.command()
+def auth(
+    status: Annotated[
+        bool, typer.Option("--status", help="Show who is authorised and the token's age; no network.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the redirect.")] = 300.0,
+) -> None:
+    """Authorise tophits with your Spotify account (works on a headless VPS)."""
+    from spotify_tophits import render
+    from spotify_tophits.actions.auth import auth_status, authorise, capture_redirect
+    from spotify_tophits.clock import utc_now
+
+    settings = guarded(_settings)
+    if status:
+        render.auth_status(guarded(lambda: auth_status(settings, utc_now())))
+        return
+    credentials = guarded(settings.require_credentials)
+
+    def receive(url: str) -> str:
+        return capture_redirect(url, credentials.redirect_uri, render.authorise_prompt, sys.stdin, timeout)
+
+    render.auth_result(guarded(lambda: authorise(settings, receive, utc_now())))
+
+
+@app.command()
+def update(
+    playlists: Annotated[
+        list[str] | None,
+        typer.Argument(help="Only these playlists (daily, weekly, monthly, yearly).", show_default=False),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Make no change on Spotify; show what would change.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Accept a list under half the playlist's current size.")
+    ] = False,
+) -> None:
+    """Fetch today's charts and bring every playlist up to date."""
+    from spotify_tophits import render
+    from spotify_tophits.actions import Services
+    from spotify_tophits.actions.update import run_update
+
+    settings = guarded(_settings)
+    result = guarded(lambda: run_update(Services(settings), only=playlists or (), dry_run=dry_run, force=force))
+    render.update_result(result, verbose=state["verbose"] > 0, quiet=bool(state["quiet"]))
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option(min=1, max=800, help="Simulated days to run.")] = 40,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Keep the demo's config and state here (default: a temporary dir).")
+    ] = None,
+    last_day: Annotated[
+        datetime.datetime | None,
+        typer.Option("--last-day", formats=["%Y-%m-%d"], help="Last simulated day (default: today)."),
+    ] = None,
+) -> None:
+    """Run the real update pipeline against the built-in emulator: no account, no network."""
+    from spotify_tophits import render
+    from spotify_tophits.actions.demo import run_demo
+
+    end = last_day.date() if last_day else datetime.date.today()
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+        result = guarded(lambda: run_demo(directory, days, end, render.demo_progress))
+    else:
+        with tempfile.TemporaryDirectory(prefix="tophits-demo-") as temporary:
+            result = guarded(lambda: run_demo(Path(temporary), days, end, render.demo_progress))
+    render.demo_result(result, kept=directory is not None)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.captureWarnings(True)
+    app()

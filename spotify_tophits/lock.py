@@ -1,0 +1,46 @@
+"""The run lock: one `update` (or restore) at a time, and a second one learns at once who holds it."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from spotify_tophits.errors import LockHeldError
+
+
+def holder_pid(path: Path) -> int | None:
+    """Return the pid written in the lock file, if any (the lock itself may or may not be held)."""
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+@contextlib.contextmanager
+def run_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive flock on path for the block; raise LockHeldError (exit 5) if another process has it.
+
+    The kernel drops a flock when its process dies, so a run killed with SIGKILL never leaves a
+    lock behind; the pid in the file is only there to tell the user who is running.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = holder_pid(path)
+            who = f"pid {pid}" if pid else "another process"
+            raise LockHeldError(
+                f"another tophits run ({who}) holds {path}; wait for it to finish and try again"
+            ) from None
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"{os.getpid()}\n".encode("ascii"))
+        yield
+        os.ftruncate(descriptor, 0)
+    finally:
+        os.close(descriptor)

@@ -1,0 +1,42 @@
+"""Logging set-up: Rich on a terminal, syslog-prefixed plain lines under journald, plain lines otherwise."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+# journald reads a "<N>" prefix as the line's syslog priority.
+SYSLOG_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+
+
+class JournalFormatter(logging.Formatter):
+    """Format records as `<priority>message` for journald, which adds its own timestamps."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = SYSLOG_PRIORITY.get(record.levelno, 6)
+        return f"<{priority}>{super().format(record)}"
+
+
+def configure_logging(verbose: int, quiet: bool) -> None:
+    """Configure the root logger once per process for the given verbosity."""
+    level = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    handler: logging.Handler
+    if os.environ.get("JOURNAL_STREAM"):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JournalFormatter("%(message)s"))
+    elif sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
+        from rich.logging import RichHandler
+
+        handler = RichHandler(show_path=False, show_time=False)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("tophits: %(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # spotipy logs request headers, bearer token included, at DEBUG: never let it through.
+    logging.getLogger("spotipy").setLevel(logging.CRITICAL)
+    logging.getLogger("urllib3").setLevel(logging.WARNING)

@@ -1,0 +1,138 @@
+"""Windows and scoring (DESIGN §3). Pure: no I/O, and the day is passed in, never read from a clock.
+
+An entry at rank r of a chart with N rows earns (N - r + 1) / N points for that chart day; a
+window's score is the sum over its days and charts. Ties break on more chart days, then better
+best rank, then earlier first appearance, then track id, so the same history always gives the
+same list. Before cutting to size: one entry per track, one per song, at most
+`max_per_artist` per artist.
+"""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+import datetime
+from collections.abc import Iterable, Mapping
+
+from spotify_tophits.store import RankedRow
+
+PERIODIC = ("monthly", "yearly")
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """The chart days a playlist is built from: [start, end], inclusive, and the period it belongs to."""
+
+    key: str
+    period: str
+    start: datetime.date
+    end: datetime.date
+    period_start: datetime.date
+    final: bool = False
+
+    def describe(self) -> str:
+        if self.start == self.end:
+            return self.start.isoformat()
+        return f"{self.start.isoformat()} – {self.end.isoformat()}"
+
+
+def period_of(key: str, day: datetime.date) -> str:
+    """Return the period a playlist of this key belongs to on a day: one playlist per period."""
+    if key == "monthly":
+        return f"{day:%Y-%m}"
+    if key == "yearly":
+        return f"{day:%Y}"
+    return key
+
+
+def period_bounds(key: str, period: str) -> tuple[datetime.date, datetime.date]:
+    """Return the first and last day of a monthly ('2026-11') or yearly ('2026') period."""
+    if key == "monthly":
+        year, month = (int(part) for part in period.split("-"))
+        return datetime.date(year, month, 1), datetime.date(year, month, calendar.monthrange(year, month)[1])
+    year = int(period)
+    return datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+
+
+def current_window(
+    key: str, today: datetime.date, earliest: datetime.date | None, latest: datetime.date | None
+) -> Window | None:
+    """Return the window a playlist covers today, given the first and latest chart days held (None: no data)."""
+    if earliest is None or latest is None:
+        return None
+    if key == "daily":
+        return Window(key, key, latest, latest, latest)
+    if key == "weekly":
+        this_monday = today - datetime.timedelta(days=today.weekday())
+        previous_monday = this_monday - datetime.timedelta(days=7)
+        if earliest <= previous_monday:
+            return Window(key, key, previous_monday, previous_monday + datetime.timedelta(days=6), previous_monday)
+        # Until a full week of history exists, the weekly list is "to date".
+        return Window(key, key, earliest, today, earliest)
+    period = period_of(key, today)
+    start, _ = period_bounds(key, period)
+    return Window(key, period, start, today, start)
+
+
+def final_window(key: str, period: str) -> Window:
+    """Return the whole-period window used to finalise a monthly or yearly playlist."""
+    start, end = period_bounds(key, period)
+    return Window(key, period, start, end, start, final=True)
+
+
+@dataclasses.dataclass
+class _Score:
+    points: float = 0.0
+    days: set[datetime.date] = dataclasses.field(default_factory=set)
+    best_rank: int = 10**9
+    first_seen: datetime.date = datetime.date.max
+    song_key: str = ""
+    artist_key: str = ""
+
+
+def rank_tracks(
+    rows: Iterable[RankedRow],
+    window: Window,
+    size: int,
+    max_per_artist: int,
+    weights: Mapping[str, float] | None = None,
+) -> list[str]:
+    """Return the ordered Spotify track ids for the window, at most `size` long."""
+    best: dict[tuple[str, datetime.date, str], RankedRow] = {}
+    for row in rows:
+        if not window.start <= row.chart_date <= window.end:
+            continue
+        # A track listed twice in one chart on one day counts once, at its better rank.
+        slot = (row.chart, row.chart_date, row.spotify_id)
+        if slot not in best or row.rank < best[slot].rank:
+            best[slot] = row
+    scores: dict[str, _Score] = {}
+    for row in best.values():
+        weight = (weights or {}).get(row.chart.split(":")[0], 1.0)
+        score = scores.setdefault(row.spotify_id, _Score(song_key=row.song_key, artist_key=row.artist_key))
+        score.points += weight * (row.row_count - row.rank + 1) / row.row_count
+        score.days.add(row.chart_date)
+        score.best_rank = min(score.best_rank, row.rank)
+        score.first_seen = min(score.first_seen, row.chart_date)
+    ordered = sorted(
+        scores.items(),
+        key=lambda item: (
+            -round(item[1].points, 9),
+            -len(item[1].days),
+            item[1].best_rank,
+            item[1].first_seen,
+            item[0],
+        ),
+    )
+    chosen: list[str] = []
+    songs: set[str] = set()
+    per_artist: dict[str, int] = {}
+    for track_id, score in ordered:
+        if len(chosen) >= size:
+            break
+        if score.song_key in songs or per_artist.get(score.artist_key, 0) >= max_per_artist:
+            continue
+        songs.add(score.song_key)
+        per_artist[score.artist_key] = per_artist.get(score.artist_key, 0) + 1
+        chosen.append(track_id)
+    return chosen

@@ -1,0 +1,84 @@
+"""Bring one playlist on Spotify to its target list with the fewest requests (DESIGN §4).
+
+- Spotify still has our snapshot and the target did not change: no read, no write.
+- Spotify has our snapshot but the target changed: we know the contents, so write at once.
+- Otherwise read the items (pages of 50); if they already equal the target, just record that.
+- A write is one PUT of the first 100 and one POST per further 100: the minimum for an ordered
+  list. A failed POST is never retried here: the stored snapshot no longer matches, so the next
+  attempt re-reads and converges without duplicates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from spotify_tophits.spotify import WRITE_CHUNK
+
+if TYPE_CHECKING:
+    from spotify_tophits.spotify import PlaylistInfo, SpotifyGateway
+
+
+@dataclasses.dataclass(frozen=True)
+class Write:
+    """One write request: replace the playlist with `track_ids` (PUT) or append them (POST)."""
+
+    kind: str  # "replace" or "add"
+    track_ids: tuple[str, ...]
+
+
+def plan_writes(current: Sequence[str] | None, target: Sequence[str]) -> list[Write]:
+    """Return the writes that turn `current` (None: unknown) into `target`; none if they are equal."""
+    if current is not None and list(current) == list(target):
+        return []
+    writes = [Write("replace", tuple(target[:WRITE_CHUNK]))]
+    for start in range(WRITE_CHUNK, len(target), WRITE_CHUNK):
+        writes.append(Write("add", tuple(target[start : start + WRITE_CHUNK])))
+    return writes
+
+
+def apply_plan(track_ids: Sequence[str], writes: Sequence[Write]) -> list[str]:
+    """Return the playlist that results from applying writes to track_ids (the model of Spotify's behaviour)."""
+    result = list(track_ids)
+    for write in writes:
+        result = list(write.track_ids) if write.kind == "replace" else result + list(write.track_ids)
+    return result
+
+
+@dataclasses.dataclass(frozen=True)
+class ReconcileResult:
+    """What reconciling one playlist did."""
+
+    snapshot_id: str
+    before: tuple[str, ...] | None
+    read: bool
+    writes: int
+
+
+def reconcile(
+    gateway: SpotifyGateway,
+    info: PlaylistInfo,
+    known_snapshot: str | None,
+    known_contents: Sequence[str] | None,
+    target: Sequence[str],
+    *,
+    dry_run: bool = False,
+) -> ReconcileResult:
+    """Make the playlist `info` hold exactly `target`, reading and writing only what is needed."""
+    if known_snapshot is not None and info.snapshot_id == known_snapshot and known_contents is not None:
+        before: tuple[str, ...] = tuple(known_contents)
+        read = False
+    else:
+        before = tuple(gateway.playlist_track_ids(info.id))
+        read = True
+    writes = plan_writes(before, target)
+    snapshot = info.snapshot_id
+    if dry_run:
+        return ReconcileResult(snapshot, before, read, 0)
+    for write in writes:
+        if write.kind == "replace":
+            snapshot = gateway.replace_items(info.id, write.track_ids)
+        else:
+            snapshot = gateway.add_items(info.id, write.track_ids)
+    return ReconcileResult(snapshot, before, read, len(writes))

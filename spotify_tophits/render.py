@@ -1,0 +1,142 @@
+"""Turn action results into what a person reads: Rich tables on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from spotify_tophits.actions.auth import AuthResult, AuthStatus
+    from spotify_tophits.actions.demo import DemoResult
+    from spotify_tophits.actions.update import UpdateResult
+
+
+def console() -> Console | None:
+    """Return a Rich console when stdout is a terminal, else None (plain output)."""
+    from rich.console import Console
+
+    terminal = Console()
+    return terminal if terminal.is_terminal else None
+
+
+def echo(line: str = "") -> None:
+    typer.echo(line)
+
+
+# -- auth ------------------------------------------------------------------------------------------
+def authorise_prompt(url: str, listening: bool) -> None:
+    echo("Open this URL in a browser (on any machine) and approve tophits:")
+    echo(f"\n  {url}\n")
+    if listening:
+        echo("Waiting for the browser to come back here. If it ends on a page that does not load")
+        echo("(the browser runs on another machine), paste that page's full address below.")
+    else:
+        echo("Then paste the full address of the page the browser ends on (it may not load) below.")
+
+
+def auth_result(result: AuthResult) -> None:
+    who = result.display_name or result.user_id
+    echo(f"Authorised as {who} ({result.user_id}).")
+    renew_by = f"{result.expires_at:%Y-%m-%d}"
+    echo(f"Spotify refresh tokens die 6 months after authorisation: run `tophits auth` again before {renew_by}.")
+
+
+def auth_status(status: AuthStatus) -> None:
+    if not status.present:
+        echo(f"Not authorised: no token at {status.token_file}. Run `tophits auth`.")
+        raise typer.Exit(4)
+    who = status.display_name or status.user_id or "unknown user"
+    echo(f"Authorised as {who} ({status.user_id})")
+    echo(f"  token file: {status.token_file}")
+    if status.authorized_at:
+        echo(f"  authorised: {status.authorized_at:%Y-%m-%d %H:%M} UTC")
+    if status.expires_at is not None and status.days_left is not None:
+        echo(f"  refresh token expires: {status.expires_at:%Y-%m-%d} ({status.days_left} days left)")
+    echo(f"  scopes: {' '.join(status.scopes) or '-'}")
+    if status.missing_scopes:
+        echo(f"  missing scopes: {' '.join(status.missing_scopes)}; run `tophits auth`")
+        raise typer.Exit(4)
+    if status.days_left is not None and status.days_left < 0:
+        echo("  the refresh token has expired; run `tophits auth`")
+        raise typer.Exit(4)
+
+
+# -- update ------------------------------------------------------------------------------------------
+def update_result(result: UpdateResult, verbose: bool, quiet: bool) -> None:
+    if quiet and not result.exit_code:
+        return
+    prefix = "[dry run] " if result.dry_run else ""
+    for report in result.sources:
+        if report.status == "fetched":
+            echo(f"{prefix}source {report.name}: {report.rows} rows, {report.matched} matched")
+        elif report.status == "cached":
+            echo(f"{prefix}source {report.name}: today's chart already stored")
+        else:
+            echo(f"{prefix}source {report.name}: FAILED: {report.message}")
+    terminal = console()
+    if terminal is not None and result.playlists:
+        from rich.table import Table
+
+        table = Table(title=f"{prefix}Playlists on {result.today}")
+        for column in ("playlist", "tracks", "added", "removed", "status", "window"):
+            table.add_column(column)
+        for outcome in result.playlists:
+            table.add_row(
+                outcome.name,
+                f"{outcome.tracks}/{outcome.size}",
+                f"+{outcome.added}",
+                f"-{outcome.removed}",
+                outcome.status + (f" ({outcome.writes} writes)" if outcome.writes else ""),
+                outcome.window,
+            )
+        terminal.print(table)
+    else:
+        for outcome in result.playlists:
+            echo(
+                f"{prefix}{outcome.name}: {outcome.tracks}/{outcome.size} tracks, +{outcome.added} -{outcome.removed},"
+                f" {outcome.status}" + (f", {outcome.writes} writes" if outcome.writes else "")
+            )
+    for outcome in result.playlists:
+        if outcome.message and outcome.status != "empty":
+            echo(f"  {outcome.name}: {outcome.message}")
+    rate = "-" if result.match_rate is None else f"{result.match_rate:.0%}"
+    echo(
+        f"{prefix}{result.rows_new} new chart rows, match rate {rate}, {len(result.unmatched)} unmatched,"
+        f" {result.requests.get('total', 0)} Spotify requests"
+    )
+    for warning in result.warnings:
+        echo(f"warning: {warning}")
+    if verbose and result.unmatched:
+        echo("unmatched rows (not on Spotify, or no candidate agreed on title and artist):")
+        for source, artists, title in result.unmatched:
+            echo(f"  {source}: {artists} – {title}")
+
+
+# -- demo ------------------------------------------------------------------------------------------------
+def demo_progress(result: UpdateResult) -> None:
+    changed = [o for o in result.playlists if o.writes]
+    names = ", ".join(f"{o.name} ({o.status})" for o in changed) or "no changes"
+    echo(f"{result.today}: {result.rows_new} new rows, {result.requests.get('total', 0)} requests; {names}")
+
+
+def demo_result(result: DemoResult, kept: bool) -> None:
+    echo()
+    echo(f"Simulated {len(result.updates)} days, {result.first_day} to {result.last_day}:")
+    echo(f"{result.requests} requests to the emulator, {result.writes} of them writes.")
+    for playlist in result.playlists:
+        echo()
+        label = " (final)" if playlist.status == "final" else ""
+        echo(f"{playlist.name}{label}: {len(playlist.tracks)} tracks")
+        for position, track in enumerate(playlist.tracks[:5], start=1):
+            echo(f"  {position:>2}. {track}")
+    echo()
+    echo("Run history (last 5):")
+    for update in result.updates[-5:]:
+        writes = sum(o.writes for o in update.playlists)
+        rate = "-" if update.match_rate is None else f"{update.match_rate:.0%}"
+        echo(f"  {update.today}: ok, {update.requests.get('total', 0)} requests, {writes} writes, match rate {rate}")
+    if kept:
+        echo(f"\nState kept in {result.directory}; try: TOPHITS_STATE_DIR={result.directory}/state tophits status")

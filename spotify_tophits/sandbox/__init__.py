@@ -1,0 +1,1 @@
+"""The emulator of Spotify and the chart sources, used by the tests and by `tophits demo`."""
