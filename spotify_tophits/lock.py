@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from spotify_tophits.errors import LockHeldError
+from spotify_tophits.errors import ConfigError, LockHeldError
 
 
 def holder_pid(path: Path) -> int | None:
@@ -27,8 +27,13 @@ def run_lock(path: Path) -> Iterator[None]:
     The kernel drops a flock when its process dies, so a run killed with SIGKILL never leaves a
     lock behind; the pid in the file is only there to tell the user who is running.
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise ConfigError(
+            f"cannot create the run lock {path} ({error.strerror}); set TOPHITS_STATE_DIR to a writable directory"
+        ) from None
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

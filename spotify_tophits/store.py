@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from spotify_tophits.errors import DataSafetyError
+from spotify_tophits.errors import ConfigError, DataSafetyError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -518,7 +518,13 @@ def open_store(path: Path | None) -> Store:
     Raise DataSafetyError, leaving the file untouched, if it is not SQLite, is corrupt, or has a newer schema.
     """
     if path is not None:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(
+                f"cannot create the state directory {path.parent} ({error.strerror});"
+                " set TOPHITS_STATE_DIR to a writable directory"
+            ) from None
         check_is_sqlite(path)
     target = ":memory:" if path is None else str(path)
     try:

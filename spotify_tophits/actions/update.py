@@ -300,10 +300,11 @@ class _Run:
                 key=playlist.key,
                 period=window.period,
                 spotify_id=info.id,
-                snapshot_id=None,
+                # A playlist we just created is empty at this snapshot: no need to read it.
+                snapshot_id=info.snapshot_id,
                 name=name,
                 description=description,
-                contents=None,
+                contents=(),
                 status="active",
                 created_at=self.now.isoformat(),
                 updated_at=None,

@@ -104,7 +104,9 @@ class Emulator:
         handler = type("Handler", (_Handler,), {"emulator": self})
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name="tophits-emulator", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="tophits-emulator", daemon=True
+        )
         self.thread.start()
         return self
 
@@ -163,9 +165,13 @@ class Emulator:
             "*", path, status=429, headers={"Retry-After": str(retry_after)}, body={"error": error}, times=times
         )
 
-    def inject_drop(self, method: str, path: str, *, times: int = 1, skip: int = 0) -> Fault:
-        """Close the connection without answering (after letting `skip` matching requests through)."""
-        fault = Fault(method, path, "drop", times=times, skip=skip)
+    def inject_drop(self, method: str, path: str, *, times: int = 1, skip: int = 0, after_applying: bool = False) -> Fault:
+        """Close the connection without answering (after letting `skip` matching requests through).
+
+        With `after_applying`, the request takes effect first and only the answer is lost: the
+        case that makes a blind retry of a POST duplicate tracks.
+        """
+        fault = Fault(method, path, "drop-after" if after_applying else "drop", times=times, skip=skip)
         with self.lock:
             self.faults.append(fault)
         return fault
@@ -307,6 +313,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if error.reason:
                 payload["error"]["reason"] = error.reason
             status, body, headers = error.status, payload, error.headers
+        if fault is not None and fault.action == "drop-after":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self._send(status, body, headers)
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:

@@ -1,0 +1,134 @@
+"""Shared fixtures: every test runs in its own directories against a fresh emulator on 127.0.0.1."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from spotify_tophits.actions import Services
+from spotify_tophits.actions.auth import authorise
+from spotify_tophits.actions.demo import follow_authorise_redirect
+from spotify_tophits.actions.update import UpdateResult, run_update
+from spotify_tophits.config import DEEZER_CHART_PLAYLISTS, Settings, load_settings
+from spotify_tophits.sandbox.emulator import Emulator
+from spotify_tophits.sandbox.world import World
+from spotify_tophits.spotify import RetryPolicy
+
+WORLD_START = datetime.date(2026, 10, 1)
+WORLDWIDE = DEEZER_CHART_PLAYLISTS["worldwide"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Point every tophits path at tmp_path and drop anything the developer's shell would leak in."""
+    for name in list(os.environ):
+        if name.startswith(("TOPHITS_", "SPOTIPY_")) or name in (
+            "STATE_DIRECTORY",
+            "CACHE_DIRECTORY",
+            "CONFIGURATION_DIRECTORY",
+            "CREDENTIALS_DIRECTORY",
+            "JOURNAL_STREAM",
+        ):
+            monkeypatch.delenv(name, raising=False)
+    environment = {
+        "TOPHITS_CONFIG_DIR": str(tmp_path / "config"),
+        "TOPHITS_STATE_DIR": str(tmp_path / "state"),
+        "TOPHITS_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return environment
+
+
+@dataclasses.dataclass
+class Sleeps:
+    """A sleep that records what it was asked to wait instead of waiting (the HTTP stays real)."""
+
+    calls: list[float] = dataclasses.field(default_factory=list)
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@pytest.fixture
+def world() -> World:
+    return World(start=WORLD_START)
+
+
+@pytest.fixture
+def emulator(world: World) -> Iterator[Emulator]:
+    with Emulator(world) as running:
+        yield running
+
+
+@pytest.fixture
+def environment(emulator: Emulator, isolated_environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The full environment of a configured installation pointed at the emulator (also set in os.environ)."""
+    environment = isolated_environment | emulator.environment()
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    return environment
+
+
+def write_config(environment: dict[str, str], text: str) -> Path:
+    path = Path(environment["TOPHITS_CONFIG_DIR"]) / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def settings(environment: dict[str, str]) -> Settings:
+    write_config(environment, 'timezone = "UTC"\nsources = ["deezer:worldwide"]\n')
+    return load_settings(environment)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def services(settings: Settings, sleeps: Sleeps) -> Services:
+    return Services(settings, retry_policy=RetryPolicy(max_retry_wait=30, sleep=sleeps), pace_sources=False)
+
+
+def at(day: datetime.date, hour: int = 6) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=datetime.UTC)
+
+
+@pytest.fixture
+def authorised(settings: Settings, emulator: Emulator) -> Settings:
+    """An installation that has run `tophits auth` against the emulator."""
+    authorise(settings, follow_authorise_redirect, at(WORLD_START))
+    emulator.reset_counts()
+    return settings
+
+
+class Simulation:
+    """Drive daily updates: set the day's chart on the emulator, run update at 06:00 that day."""
+
+    def __init__(self, emulator: Emulator, world: World, services: Services) -> None:
+        self.emulator = emulator
+        self.world = world
+        self.services = services
+
+    def publish(self, day: datetime.date) -> None:
+        self.emulator.set_deezer_chart(WORLDWIDE, self.world.chart(day))
+
+    def run(self, day: datetime.date, **options: object) -> UpdateResult:
+        self.publish(day)
+        return run_update(self.services, at(day), **options)  # type: ignore[arg-type]
+
+    def run_days(self, first: datetime.date, days: int) -> list[UpdateResult]:
+        return [self.run(first + datetime.timedelta(days=offset)) for offset in range(days)]
+
+
+@pytest.fixture
+def simulation(emulator: Emulator, world: World, services: Services, authorised: Settings) -> Simulation:
+    return Simulation(emulator, world, services)
