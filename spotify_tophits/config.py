@@ -127,6 +127,7 @@ class Settings:
     max_retry_wait: float
     min_chart_rows: int
     deezer_playlists: Mapping[str, int]
+    deezer_requests_per_5s: int
     config_file_found: bool
 
     @property
@@ -393,7 +394,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if min_chart_rows < 1:
         raise reader.fail("min_chart_rows", min_chart_rows, "must be at least 1")
     deezer = reader.table_at("deezer")
-    deezer.check_keys({"playlists"})
+    deezer.check_keys({"playlists", "requests_per_5s"})
+    deezer_rate = deezer.get("requests_per_5s", int, 50)
+    if deezer_rate < 1:
+        raise deezer.fail("requests_per_5s", deezer_rate, "must be at least 1 (Deezer allows 50 per 5 s per IP)")
     deezer_table = deezer.table_at("playlists")
     deezer_playlists = dict(DEEZER_CHART_PLAYLISTS)
     for country in deezer_table.table:
@@ -416,5 +420,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_retry_wait=max_retry_wait,
         min_chart_rows=min_chart_rows,
         deezer_playlists=deezer_playlists,
+        deezer_requests_per_5s=deezer_rate,
         config_file_found=found,
     )

@@ -90,6 +90,10 @@ class _Score:
     artist_key: str = ""
 
 
+def _order(row: RankedRow) -> tuple[datetime.date, str, int, str, str]:
+    return (row.chart_date, row.chart, row.rank, row.song_key, row.artist_key)
+
+
 def rank_tracks(
     rows: Iterable[RankedRow],
     window: Window,
@@ -104,11 +108,13 @@ def rank_tracks(
             continue
         # A track listed twice in one chart on one day counts once, at its better rank.
         slot = (row.chart, row.chart_date, row.spotify_id)
-        if slot not in best or row.rank < best[slot].rank:
+        if slot not in best or _order(row) < _order(best[slot]):
             best[slot] = row
     scores: dict[str, _Score] = {}
-    for row in best.values():
+    for row in sorted(best.values(), key=_order):
         weight = (weights or {}).get(row.chart.split(":")[0], 1.0)
+        # Sorted first, so a track whose sources disagree on its song or artist always takes the
+        # keys of its first appearance, whatever order the rows came in.
         score = scores.setdefault(row.spotify_id, _Score(song_key=row.song_key, artist_key=row.artist_key))
         score.points += weight * (row.row_count - row.rank + 1) / row.row_count
         score.days.add(row.chart_date)

@@ -419,13 +419,9 @@ class SpotipyGateway:
         def fetch(offset: int) -> Any:
             return self.client.playlist_items(playlist_id, limit=READ_PAGE, offset=offset)
 
-        ids = []
+        ids: list[str] = []
         for page in self._pages(f"GET /playlists/{playlist_id}/items", fetch):
-            for entry in page.get("items") or []:
-                # 2026 shape carries the track under "item"; older apps still see "track".
-                track = (entry or {}).get("item") or (entry or {}).get("track")
-                if track and track.get("id") and not track.get("is_local"):
-                    ids.append(str(track["id"]))
+            ids.extend(track_id for entry in page.get("items") or [] if (track_id := entry_track_id(entry)))
         return ids
 
     def create_playlist(self, name: str, description: str, public: bool) -> PlaylistInfo:
@@ -478,6 +474,17 @@ def _uris(track_ids: Iterable[str]) -> list[str]:
 def _message(error: Any) -> str:
     text = str(getattr(error, "msg", "") or "").strip()
     return text.splitlines()[-1].strip() if text else "no message"
+
+
+def entry_track_id(entry: Mapping[str, Any] | None) -> str | None:
+    """Return the track id of a playlist entry, or None for local files, episodes gone missing and nulls.
+
+    Since 2026 the track sits under "item"; apps created earlier may still see "track".
+    """
+    track = (entry or {}).get("item") or (entry or {}).get("track")
+    if not track or not track.get("id") or track.get("is_local") or track.get("type", "track") != "track":
+        return None
+    return str(track["id"])
 
 
 def parse_playlist(data: Mapping[str, Any]) -> PlaylistInfo:

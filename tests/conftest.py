@@ -35,7 +35,14 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dic
             "JOURNAL_STREAM",
         ):
             monkeypatch.delenv(name, raising=False)
+    # Nothing listens on port 9 (discard): a test that forgets the emulator fails at once
+    # instead of reaching the internet.
+    unreachable = "http://127.0.0.1:9/"
     environment = {
+        "TOPHITS_SPOTIFY_API_URL": unreachable,
+        "TOPHITS_SPOTIFY_ACCOUNTS_URL": unreachable,
+        "TOPHITS_DEEZER_API_URL": unreachable,
+        "TOPHITS_APPLE_RSS_URL": unreachable,
         "TOPHITS_CONFIG_DIR": str(tmp_path / "config"),
         "TOPHITS_STATE_DIR": str(tmp_path / "state"),
         "TOPHITS_CACHE_DIR": str(tmp_path / "cache"),
@@ -67,7 +74,9 @@ def emulator(world: World) -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def environment(emulator: Emulator, isolated_environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def environment(
+    emulator: Emulator, isolated_environment: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
     """The full environment of a configured installation pointed at the emulator (also set in os.environ)."""
     environment = isolated_environment | emulator.environment()
     for name, value in environment.items():
@@ -76,8 +85,11 @@ def environment(emulator: Emulator, isolated_environment: dict[str, str], monkey
 
 
 def write_config(environment: dict[str, str], text: str) -> Path:
+    """Write config.toml; the emulator needs no pacing, so lift Deezer's request limit unless the text sets it."""
     path = Path(environment["TOPHITS_CONFIG_DIR"]) / "config.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
+    if "[deezer]" not in text:
+        text += "\n[deezer]\nrequests_per_5s = 10000\n"
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -95,7 +107,7 @@ def sleeps() -> Sleeps:
 
 @pytest.fixture
 def services(settings: Settings, sleeps: Sleeps) -> Services:
-    return Services(settings, retry_policy=RetryPolicy(max_retry_wait=30, sleep=sleeps), pace_sources=False)
+    return Services(settings, retry_policy=RetryPolicy(max_retry_wait=30, sleep=sleeps))
 
 
 def at(day: datetime.date, hour: int = 6) -> datetime.datetime:

@@ -50,7 +50,9 @@ def expected_daily(world: World, day: datetime.date, size: int = 50, cap: int = 
     return chosen[:size]
 
 
-def test_update_first_run_creates_playlists_holding_the_ranked_lists(simulation: Simulation, authorised, emulator, world):
+def test_update_first_run_creates_playlists_holding_the_ranked_lists(
+    simulation: Simulation, authorised, emulator, world
+):
     result = simulation.run(DAY)
 
     assert result.exit_code == 0
@@ -84,7 +86,9 @@ def test_update_repeat_run_on_the_same_day_makes_no_writes_reads_or_searches(sim
     assert emulator.requests == {"GET /me/playlists": 1}
 
 
-def test_update_writes_a_changed_playlist_with_one_put_and_one_post_per_further_hundred(simulation: Simulation, authorised, emulator):
+def test_update_writes_a_changed_playlist_with_one_put_and_one_post_per_further_hundred(
+    simulation: Simulation, authorised, emulator
+):
     simulation.run_days(DAY - datetime.timedelta(days=40), 40)
     emulator.reset_counts()
 
@@ -99,7 +103,9 @@ def test_update_writes_a_changed_playlist_with_one_put_and_one_post_per_further_
     assert not any(re.search(r"/playlists/[^/]+/tracks", path) for _, path in emulator.request_log)
 
 
-def test_update_never_searches_a_matched_row_again_and_retries_misses_with_back_off(simulation: Simulation, emulator, world):
+def test_update_never_searches_a_matched_row_again_and_retries_misses_with_back_off(
+    simulation: Simulation, emulator, world
+):
     first = simulation.run(DAY)
     misses = len(first.unmatched)
     assert misses == sum(1 for song in world.chart(DAY) if song.spotify_id is None) > 0
@@ -117,7 +123,9 @@ def test_update_never_searches_a_matched_row_again_and_retries_misses_with_back_
     assert searches == [2 * misses, 0, 2 * misses]
 
 
-def test_update_over_45_days_rolls_over_month_and_year_and_keeps_final_playlists(simulation: Simulation, authorised, emulator):
+def test_update_over_45_days_rolls_over_month_and_year_and_keeps_final_playlists(
+    simulation: Simulation, authorised, emulator
+):
     first = datetime.date(2026, 12, 1)
     results = simulation.run_days(first, 45)
 
@@ -173,9 +181,11 @@ def test_update_with_every_source_failing_exits_5_and_touches_no_playlist(simula
     assert emulator.count("PUT") == emulator.count("POST") == 0
 
 
-def test_update_with_one_of_two_sources_failing_updates_from_the_other(simulation: Simulation, environment, emulator, sleeps, tmp_path):
+def test_update_with_one_of_two_sources_failing_updates_from_the_other(
+    simulation: Simulation, environment, emulator, sleeps, tmp_path
+):
     write_config(environment, f'sources = ["deezer:worldwide", "csv:{tmp_path}/missing.csv"]\n')
-    services = Services(load_settings(environment), pace_sources=False)
+    services = Services(load_settings(environment))
     simulation.publish(DAY)
 
     result = run_update(services, at(DAY))
@@ -189,7 +199,9 @@ def test_update_with_one_of_two_sources_failing_updates_from_the_other(simulatio
     assert {outcome.status for outcome in result.playlists} == {"created"}
 
 
-def test_update_refuses_to_shrink_a_playlist_below_half_unless_forced(simulation: Simulation, authorised, emulator, world):
+def test_update_refuses_to_shrink_a_playlist_below_half_unless_forced(
+    simulation: Simulation, authorised, emulator, world
+):
     simulation.run(DAY)
     before = list(emulator.playlists[managed(authorised, "daily").spotify_id].items)
     next_day = DAY + datetime.timedelta(days=1)
@@ -197,7 +209,7 @@ def test_update_refuses_to_shrink_a_playlist_below_half_unless_forced(simulation
 
     refused = run_update(simulation.services, at(next_day))
 
-    daily = [o for o in refused.playlists if o.key == "daily"][0]
+    daily = next(o for o in refused.playlists if o.key == "daily")
     assert refused.exit_code == 6
     assert daily.status == "refused"
     assert "--force" in daily.message
@@ -208,7 +220,9 @@ def test_update_refuses_to_shrink_a_playlist_below_half_unless_forced(simulation
     assert len(emulator.playlists[managed(authorised, "daily").spotify_id].items) < 25
 
 
-def test_update_dropped_connection_during_posts_exits_5_then_converges_without_duplicates(simulation: Simulation, authorised, emulator):
+def test_update_dropped_connection_during_posts_exits_5_then_converges_without_duplicates(
+    simulation: Simulation, authorised, emulator
+):
     simulation.run_days(DAY - datetime.timedelta(days=40), 40)
     yearly_id = managed(authorised, "yearly", "2026").spotify_id
     # The second POST of the 250-track yearly write is applied by Spotify, but its answer is lost.
@@ -235,7 +249,7 @@ def test_update_recreates_a_playlist_unfollowed_behind_its_back(simulation: Simu
 
     result = simulation.run(DAY + datetime.timedelta(days=1))
 
-    weekly = [o for o in result.playlists if o.key == "weekly"][0]
+    weekly = next(o for o in result.playlists if o.key == "weekly")
     assert weekly.status == "recreated"
     assert any("recreated" in warning for warning in result.warnings)
     new_id = managed(authorised, "weekly").spotify_id
@@ -243,7 +257,9 @@ def test_update_recreates_a_playlist_unfollowed_behind_its_back(simulation: Simu
     assert emulator.playlists[new_id].items == list(managed(authorised, "weekly").contents)
 
 
-def test_update_after_a_hand_edit_reads_the_playlist_and_restores_the_target(simulation: Simulation, authorised, emulator):
+def test_update_after_a_hand_edit_reads_the_playlist_and_restores_the_target(
+    simulation: Simulation, authorised, emulator
+):
     simulation.run(DAY)
     daily_id = managed(authorised, "daily").spotify_id
     emulator.edit_playlist(daily_id, emulator.playlists[daily_id].items[:10])
@@ -296,7 +312,7 @@ def test_update_refuses_a_spotify_owned_playlist_id_in_the_config(environment):
 def test_update_refuses_a_configured_playlist_id_that_is_not_ours(simulation: Simulation, environment, emulator):
     emulator._add_playlist("0000000000000000000000", "Someone else's", "another-user", [])
     write_config(environment, '[playlists.daily]\nspotify_id = "0000000000000000000000"\n')
-    services = Services(load_settings(environment), pace_sources=False)
+    services = Services(load_settings(environment))
     simulation.publish(DAY)
 
     with pytest.raises(ConfigError) as raised:
@@ -309,7 +325,7 @@ def test_update_refuses_a_configured_playlist_id_that_is_not_ours(simulation: Si
 def test_update_adopts_a_configured_playlist_of_ours(simulation: Simulation, environment, emulator, world):
     mine = emulator._add_playlist("1111111111111111111111", "My chart", emulator.user_id, [])
     write_config(environment, '[playlists.daily]\nspotify_id = "1111111111111111111111"\n')
-    services = Services(load_settings(environment), pace_sources=False)
+    services = Services(load_settings(environment))
     simulation.publish(DAY)
 
     run_update(services, at(DAY), only=["daily"])

@@ -23,7 +23,6 @@ class Services:
 
     settings: Settings
     retry_policy: RetryPolicy | None = None
-    pace_sources: bool = True
     clock: Callable[[], datetime.datetime] = utc_now
 
     def gateway(self, store: Store, clock: Callable[[], datetime.datetime]) -> SpotifyGateway:

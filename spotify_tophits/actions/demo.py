@@ -25,6 +25,10 @@ DEMO_CONFIG = """\
 # Written by `tophits demo`: the same settings a real installation would use.
 timezone = "UTC"
 sources = ["deezer:worldwide"]
+
+[deezer]
+# The emulator has no request limit; the real Deezer allows 50 requests per 5 s per IP.
+requests_per_5s = 10000
 """
 
 
@@ -77,8 +81,7 @@ def run_demo(
         settings = load_settings(environment)
         start = datetime.datetime.combine(first_day, datetime.time(6), tzinfo=datetime.UTC)
         authorise(settings, follow_authorise_redirect, start)
-        # The emulator has no request limit for Deezer, so the demo does not pace its requests.
-        services = Services(settings, pace_sources=False)
+        services = Services(settings)
         updates = []
         for offset in range(days):
             day = first_day + datetime.timedelta(days=offset)

@@ -17,7 +17,7 @@ from spotify_tophits import ranking
 from spotify_tophits.actions import Services
 from spotify_tophits.clock import describe_duration, parse_utc
 from spotify_tophits.config import PlaylistSettings, Settings, render_playlist_name
-from spotify_tophits.errors import ConfigError, RateLimitedError, SourceError, TophitsError, UsageError
+from spotify_tophits.errors import AuthError, ConfigError, RateLimitedError, SourceError, TophitsError, UsageError
 from spotify_tophits.lock import run_lock
 from spotify_tophits.matching import primary_artist, resolve, song_key
 from spotify_tophits.reconcile import reconcile
@@ -139,7 +139,7 @@ class _Run:
     def fetch_charts(self) -> list[Chart]:
         charts = []
         session = self.services.http_session()
-        for source in build_sources(self.settings, self.store, session, pace=self.services.pace_sources):
+        for source in build_sources(self.settings, self.store, session):
             if self.store.has_observation(source.name, source.chart_id, self.today):
                 self.result.sources.append(SourceReport(source.name, "cached"))
                 continue
@@ -360,6 +360,10 @@ def run_update(
     unknown = [key for key in only if key not in settings.playlists]
     if unknown:
         raise UsageError(f"unknown playlist {', '.join(unknown)}; choose from daily, weekly, monthly, yearly")
+    # Fail before any network traffic when the run could not reach Spotify anyway.
+    settings.require_credentials()
+    if not settings.paths.token_file.exists():
+        raise AuthError(f"no Spotify authorisation at {settings.paths.token_file}; run `tophits auth`")
     with run_lock(settings.paths.lock_file):
         store = open_store(settings.paths.state_db)
         try:

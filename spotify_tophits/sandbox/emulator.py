@@ -165,7 +165,9 @@ class Emulator:
             "*", path, status=429, headers={"Retry-After": str(retry_after)}, body={"error": error}, times=times
         )
 
-    def inject_drop(self, method: str, path: str, *, times: int = 1, skip: int = 0, after_applying: bool = False) -> Fault:
+    def inject_drop(
+        self, method: str, path: str, *, times: int = 1, skip: int = 0, after_applying: bool = False
+    ) -> Fault:
         """Close the connection without answering (after letting `skip` matching requests through).
 
         With `after_applying`, the request takes effect first and only the answer is lost: the

@@ -119,9 +119,7 @@ def get_json(session: requests.Session, source: str, url: str, params: Mapping[s
     raise SourceError(f"{source}: {url} unreachable ({last_error}); skipped")
 
 
-def build_sources(
-    settings: Settings, store: Store, session: requests.Session, *, pace: bool = True
-) -> list[ChartSource]:
+def build_sources(settings: Settings, store: Store, session: requests.Session) -> list[ChartSource]:
     """Return the configured sources, in configuration order."""
     from spotify_tophits.sources.csvfile import CsvSource
     from spotify_tophits.sources.deezer import DeezerSource
@@ -139,7 +137,7 @@ def build_sources(
                     session=session,
                     store=store,
                     minimum_rows=settings.min_chart_rows,
-                    pacer=Pacer(50, 5.0) if pace else None,
+                    pacer=Pacer(settings.deezer_requests_per_5s, 5.0),
                 )
             )
         elif kind == "csv":

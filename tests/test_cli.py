@@ -1,0 +1,291 @@
+"""The command line, through Typer's CliRunner and as a real `tophits` process against the emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from conftest import WORLD_START, WORLDWIDE
+from typer.testing import CliRunner
+
+from spotify_tophits import __version__
+from spotify_tophits.cli import app
+from spotify_tophits.sandbox.emulator import CLIENT_SECRET, Emulator
+from spotify_tophits.store import SCHEMA_VERSION, open_store
+
+TOPHITS = str(Path(sys.executable).parent / "tophits")
+runner = CliRunner()
+
+
+def tophits(*arguments: str, environment: dict[str, str] | None = None, **options) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    return subprocess.run(
+        [TOPHITS, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **(environment or {})},
+        stdin=subprocess.DEVNULL,
+        **options,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_help_lists_every_command_as_a_real_process():
+    result = tophits("--help")
+
+    assert result.returncode == 0
+    for command in ("auth", "update", "demo"):
+        assert command in result.stdout
+
+
+def test_version_from_the_console_script_and_python_dash_m():
+    expected = f"tophits {__version__} (state schema {SCHEMA_VERSION})\n"
+    assert tophits("--version").stdout == expected
+    module = subprocess.run(
+        [sys.executable, "-m", "spotify_tophits", "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert module.stdout == expected
+
+
+def test_help_does_not_import_spotipy():
+    code = "import sys; from spotify_tophits.cli import app; print('spotipy' in sys.modules, 'requests' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False False"
+
+
+def test_update_without_credentials_exits_3_with_one_line(isolated_environment):
+    result = runner.invoke(app, ["update"])
+
+    assert result.exit_code == 3
+    assert result.output.count("\n") == 1
+    assert result.output.startswith("tophits: SPOTIPY_CLIENT_ID is not set; set it in ")
+
+
+def test_localhost_redirect_uri_exits_3(environment):
+    result = runner.invoke(app, ["update"], env={"SPOTIPY_REDIRECT_URI": "http://localhost:8888/callback"})
+
+    assert result.exit_code == 3
+    assert "Spotify rejects 'localhost' redirect URIs" in result.output
+
+
+def test_update_without_a_token_in_a_scheduled_run_exits_4_without_prompting(environment, emulator: Emulator, world):
+    emulator.set_deezer_chart(WORLDWIDE, world.chart(WORLD_START))
+
+    started = time.monotonic()
+    result = tophits("update", environment=environment)
+
+    assert time.monotonic() - started < 20
+    assert result.returncode == 4
+    assert result.stderr.strip().endswith("run `tophits auth`")
+    assert "Traceback" not in result.stderr
+
+
+def test_update_prints_a_plain_summary_when_piped(authorised, environment, emulator: Emulator, world):
+    import datetime
+
+    emulator.set_deezer_chart(WORLDWIDE, world.chart(datetime.date.today()))
+
+    result = runner.invoke(app, ["update"])
+
+    assert result.exit_code == 0, result.output
+    assert "source deezer:worldwide: 100 rows" in result.output
+    assert "Daily Hits: 50/50 tracks, +50 -0, created" in result.output
+    again = runner.invoke(app, ["update", "daily"])
+    assert again.exit_code == 0
+    assert "source deezer:worldwide: today's chart already stored" in again.output
+    assert "Daily Hits: 50/50 tracks, +0 -0, unchanged" in again.output
+    assert "0 new chart rows" in again.output
+
+
+def test_update_with_an_unknown_playlist_is_a_usage_error(authorised):
+    result = runner.invoke(app, ["update", "hourly"])
+    assert result.exit_code == 2
+    assert "unknown playlist hourly" in result.output
+
+
+def test_update_while_another_run_holds_the_lock_exits_5_naming_the_pid(authorised, environment):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys,time;from pathlib import Path;from spotify_tophits.lock import run_lock\n"
+            "with run_lock(Path(sys.argv[1])):\n print('held', flush=True); time.sleep(60)",
+            str(authorised.paths.lock_file),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        result = tophits("update", environment=environment)
+    finally:
+        holder.kill()
+        holder.wait()
+
+    assert result.returncode == 5
+    assert f"pid {holder.pid}" in result.stderr
+
+
+def test_an_unexpected_error_exits_1_without_traceback_and_never_shows_locals(authorised, monkeypatch):
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        secret = CLIENT_SECRET  # a local that a pretty traceback with locals would print
+        raise ValueError(f"boom {len(secret)}")
+
+    monkeypatch.setattr("spotify_tophits.actions.update.run_update", broken)
+
+    quiet = runner.invoke(app, ["update"])
+    loud = runner.invoke(app, ["-v", "update"])
+
+    assert quiet.exit_code == loud.exit_code == 1
+    assert "internal error: ValueError: boom" in quiet.output
+    assert "Traceback" not in quiet.output
+    assert "Traceback" in loud.output
+    assert CLIENT_SECRET not in loud.output
+
+
+def read_prompt(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """Read what `tophits auth` prints up to its instructions; return the authorise URL and the text."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    url = ""
+    while not any(marker in "".join(lines) for marker in ("below.", "paste that page")):
+        line = process.stdout.readline()
+        assert line, "tophits auth ended before printing its instructions"
+        lines.append(line)
+        if "/authorize?" in line:
+            url = line.strip()
+    return url, "".join(lines)
+
+
+def finish(process: subprocess.Popen[str], answer: str = "") -> tuple[str, str]:
+    assert process.stdin is not None and process.stdout is not None and process.stderr is not None
+    if answer:
+        process.stdin.write(answer)
+    process.stdin.close()
+    process.wait(timeout=60)
+    return process.stdout.read(), process.stderr.read()
+
+
+def test_auth_reads_a_pasted_redirect_url_when_the_port_is_busy(environment, emulator: Emulator):
+    port = free_port()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        process = subprocess.Popen(
+            [TOPHITS, "auth"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **environment, "SPOTIPY_REDIRECT_URI": f"http://127.0.0.1:{port}/callback"},
+        )
+        url, prompt = read_prompt(process)
+        location = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
+        output, errors = finish(process, location + "\n")
+
+    assert process.returncode == 0, errors
+    assert "paste the full address" in prompt
+    assert "Authorised as Sandbox Listener (sandbox-user)." in output
+    token_file = Path(environment["TOPHITS_STATE_DIR"]) / "token.json"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    token = json.loads(token_file.read_text())
+    assert token["access_token"] not in output + errors
+    assert token["refresh_token"] not in output + errors
+    assert CLIENT_SECRET not in output + errors
+
+
+def test_auth_catches_the_redirect_itself_when_the_port_is_free(environment, emulator: Emulator):
+    port = free_port()
+    process = subprocess.Popen(
+        [TOPHITS, "auth"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **environment, "SPOTIPY_REDIRECT_URI": f"http://127.0.0.1:{port}/callback"},
+    )
+    url, prompt = read_prompt(process)
+    # The "browser" follows Spotify's redirect to the listener tophits opened on the port.
+    page = requests.get(url, timeout=10)
+    output, errors = finish(process)
+
+    assert page.text.startswith("tophits: authorisation received")
+    assert process.returncode == 0, errors
+    assert "Waiting for the browser" in prompt
+    assert "Authorised as Sandbox Listener" in output
+
+
+def test_auth_status_shows_the_user_and_token_age_but_no_secret(authorised):
+    result = runner.invoke(app, ["auth", "--status"])
+
+    assert result.exit_code == 0
+    assert "Authorised as Sandbox Listener (sandbox-user)" in result.output
+    assert "refresh token expires: 2027-04-01" in result.output
+    token = json.loads(authorised.paths.token_file.read_text())
+    assert token["access_token"] not in result.output and token["refresh_token"] not in result.output
+
+
+def test_auth_status_without_a_token_exits_4(environment):
+    result = runner.invoke(app, ["auth", "--status"])
+    assert result.exit_code == 4
+    assert "Run `tophits auth`" in result.output
+
+
+def test_update_killed_with_sigkill_mid_run_leaves_a_state_the_next_run_completes(
+    authorised, environment, emulator: Emulator, world
+):
+    import datetime
+
+    emulator.set_deezer_chart(WORLDWIDE, world.chart(datetime.date.today()))
+    emulator.inject_delay("PUT", r"/v1/playlists/.*/items", 30)
+    process = subprocess.Popen([TOPHITS, "update"], env={**os.environ, **environment}, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while emulator.count("PUT /playlists/{id}/items") == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    emulator.faults.clear()
+
+    result = runner.invoke(app, ["update"])
+
+    assert result.exit_code == 0, result.output
+    store = open_store(authorised.paths.state_db)
+    runs = [run["result"] for run in store.recent_runs()]
+    records = store.managed_playlists()
+    store.close()
+    assert runs == ["ok", "interrupted"]
+    assert len(records) == 4
+    for record in records:
+        assert emulator.playlists[record.spotify_id].items == list(record.contents)
+    # Each playlist was created once, even though the first run died after creating some.
+    assert len(emulator.user_playlists()) == 4
+
+
+def test_demo_runs_the_pipeline_across_a_month_end(isolated_environment):
+    result = runner.invoke(app, ["demo", "--days", "3", "--last-day", "2026-11-01"])
+
+    assert result.exit_code == 0, result.output
+    assert "Simulated 3 days, 2026-10-30 to 2026-11-01" in result.output
+    assert "Monthly Hits — October 2026 (final): " in result.output
+    assert "Daily Hits: 50 tracks" in result.output
+
+
+def test_demo_as_a_real_process_keeps_its_state_when_asked(tmp_path: Path):
+    result = tophits("demo", "--days", "2", "--dir", str(tmp_path / "demo"))
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "demo" / "state" / "state.db").exists()
+    assert stat.S_IMODE((tmp_path / "demo" / "state" / "token.json").stat().st_mode) == 0o600

@@ -1,0 +1,146 @@
+"""Matching: normalisation (properties), candidate scoring (a table of tricky rows), resolution with caching."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from spotify_tophits.matching import (
+    miss_backoff,
+    normalise,
+    resolution_key,
+    resolve,
+    score_candidate,
+    song_key,
+    split_title,
+)
+from spotify_tophits.sources import ChartRow
+from spotify_tophits.spotify import Track
+from spotify_tophits.store import open_store
+
+NOW = datetime.datetime(2026, 11, 28, 6, tzinfo=datetime.UTC)
+
+
+@given(st.text())
+def test_normalise_is_idempotent(text):
+    assert normalise(normalise(text)) == normalise(text)
+
+
+@given(st.text())
+def test_normalise_keeps_letters_of_every_script_and_drops_punctuation(text):
+    result = normalise(text)
+    assert all(character.isalnum() or character == " " for character in result)
+
+
+def test_normalise_examples():
+    assert normalise("Beyoncé & JAY-Z!") == "beyoncé and jay z"
+    assert normalise("夜明け") == "夜明け"
+    assert normalise("ＡＢＣ") == "abc"
+
+
+def test_split_title_remembers_versions_and_featured_artists():
+    assert split_title("Golden Hearts (feat. Nova Quinn) - Live") == split_title(
+        "golden hearts - live (ft. Nova Quinn)"
+    )
+    parts = split_title("Golden Hearts (feat. Nova Quinn) - Live")
+    assert (parts.base, parts.versions, parts.featured) == ("golden hearts", frozenset({"live"}), ("Nova Quinn",))
+    assert split_title("Paper Skies - Remastered 2011").versions == frozenset()
+    assert split_title("Paper Skies (Sped Up)").versions == frozenset({"sped up"})
+
+
+def test_song_key_counts_clean_explicit_and_remaster_once_but_not_remixes():
+    assert song_key("Paper Skies", ["Ava Stone"]) == song_key("Paper Skies (Clean)", ["Ava Stone feat. Leo Vega"])
+    assert song_key("Paper Skies - 2011 Remaster", ["Ava Stone"]) == song_key("Paper Skies", ["Ava Stone"])
+    assert song_key("Paper Skies (Club Remix)", ["Ava Stone"]) != song_key("Paper Skies", ["Ava Stone"])
+
+
+def test_resolution_key_prefers_spotify_id_then_isrc_then_text():
+    assert resolution_key(ChartRow(1, "T", ("A",), isrc="us1", spotify_id="x" * 22)) == "spotify:" + "x" * 22
+    assert resolution_key(ChartRow(1, "T", ("A",), isrc="us1")) == "isrc:US1"
+    assert resolution_key(ChartRow(1, "T", ("A",))) == "text:a|t"
+
+
+def track(name: str, *artists: str, duration: int | None = 200_000, album: str = "single") -> Track:
+    return Track("id", name, artists, duration, None, album)
+
+
+# (row title, row artists, row duration, candidate, accepted?)
+CORPUS = [
+    ("Golden Hearts", ("Ava Stone",), 200_000, track("Golden Hearts", "Ava Stone"), True),
+    ("Golden Hearts", ("Ava Stone",), 200_000, track("Golden Hearts - Live", "Ava Stone", duration=225_000), False),
+    ("Golden Hearts", ("Ava Stone",), 200_000, track("Golden Hearts (Club Remix)", "Ava Stone"), False),
+    ("Golden Hearts", ("Ava Stone",), 200_000, track("Golden Hearts (Karaoke Version)", "Sing Along Stars"), False),
+    ("Golden Hearts", ("Ava Stone",), 200_000, track("Golden Hearts (Instrumental)", "Ava Stone"), False),
+    ("Golden Hearts", ("Ava Stone",), 200_000, track("Golden Hearts - Sped Up", "Ava Stone"), False),
+    (
+        "Golden Hearts - Live",
+        ("Ava Stone",),
+        225_000,
+        track("Golden Hearts - Live", "Ava Stone", duration=225_000),
+        True,
+    ),
+    ("Golden Hearts", ("Ava Stone",), 200_000, track("Golden Hearts", "Leo Vega"), False),
+    ("Golden Hearts", ("Ava Stone",), 200_000, track("Golden Heart Attack", "Ava Stone"), False),
+    ("Golden Hearts", ("Ava Stone",), 200_000, track("Golden Hearts", "Ava Stone", duration=260_000), False),
+    ("Golden Hearts", ("Ava Stone",), None, track("Golden Hearts", "Ava Stone", duration=260_000), True),
+    ("Golden Hearts (feat. Leo Vega)", ("Ava Stone",), 200_000, track("Golden Hearts", "Ava Stone", "Leo Vega"), True),
+    (
+        "Golden Hearts",
+        ("Ava Stone feat. Leo Vega",),
+        200_000,
+        track("Golden Hearts (feat. Leo Vega)", "Ava Stone"),
+        True,
+    ),
+    ("Golden Hearts", ("Leo Vega",), 200_000, track("Golden Hearts (with Leo Vega)", "Ava Stone"), True),
+    ("Golden Hearts - 2011 Remaster", ("Ava Stone",), 200_000, track("Golden Hearts", "Ava Stone"), True),
+    ("Golden Hearts (Clean)", ("Ava Stone",), 200_000, track("Golden Hearts", "Ava Stone"), True),
+    ("夜明け", ("ユイ",), 200_000, track("夜明け", "ユイ"), True),
+    ("夜明け", ("ユイ",), 200_000, track("晴天", "ユイ"), False),
+    ("Звезда", ("Мира",), 200_000, track("Звезда", "Мира"), True),
+    ("Beyoncé Song", ("Beyoncé",), 200_000, track("Beyonce Song", "Beyonce"), True),
+    ("King", ("Years & Years",), 200_000, track("King of the Blues", "Ten Years After"), False),
+]
+
+
+@pytest.mark.parametrize(("title", "artists", "duration", "candidate", "accepted"), CORPUS)
+def test_score_candidate_corpus(title, artists, duration, candidate, accepted):
+    confidence = score_candidate(ChartRow(1, title, artists, duration_ms=duration), candidate)
+    assert (confidence is not None) == accepted
+    if confidence is not None:
+        assert 0.8 <= confidence <= 1.0
+
+
+def test_miss_backoff_doubles_from_one_day_to_thirty():
+    assert [miss_backoff(n).days for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
+
+
+def test_resolve_uses_the_source_spotify_id_without_a_search(tmp_path):
+    store = open_store(tmp_path / "state.db")
+    searches: list[str] = []
+    outcome = resolve(ChartRow(1, "T", ("A",), spotify_id="s" * 22), searches.append, store, NOW)  # type: ignore[arg-type]
+    assert (outcome.spotify_id, outcome.method, searches) == ("s" * 22, "spotify-id", [])
+    store.close()
+
+
+def test_resolve_caches_hits_and_misses(tmp_path):
+    store = open_store(tmp_path / "state.db")
+    found = Track("hit", "Golden Hearts", ("Ava Stone",), 200_000, "QZ1", "single")
+    queries: list[str] = []
+
+    def search(query: str) -> list[Track]:
+        queries.append(query)
+        return [found] if "Golden" in query or "QZ1" in query else []
+
+    hit = resolve(ChartRow(1, "Golden Hearts", ("Ava Stone",), isrc="QZ1"), search, store, NOW)
+    again = resolve(ChartRow(5, "Golden Hearts", ("Ava Stone",), isrc="qz1"), search, store, NOW)
+    miss = resolve(ChartRow(2, "Missing Song", ("Nobody",)), search, store, NOW)
+    miss_again = resolve(ChartRow(2, "Missing Song", ("Nobody",)), search, store, NOW + datetime.timedelta(hours=23))
+
+    assert (hit.spotify_id, hit.method, hit.searches) == ("hit", "isrc", 1)
+    assert (again.spotify_id, again.cached, again.searches) == ("hit", True, 0)
+    assert (miss.spotify_id, miss.searches, miss_again.searches) == (None, 1, 0)
+    assert queries == ["isrc:QZ1", 'track:"Missing Song" artist:"Nobody"']
+    store.close()
