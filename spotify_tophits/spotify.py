@@ -272,6 +272,16 @@ def make_oauth(settings: Settings, session: requests.Session, interactive: bool 
     return oauth
 
 
+def oauth_failure(error: Any) -> AuthError:
+    """Translate spotipy's SpotifyOauthError into the exit-4 error that tells the user what to do."""
+    if getattr(error, "error", None) == "invalid_grant":
+        return AuthError(
+            "Spotify refused the refresh token (invalid_grant): the authorisation expired or was revoked;"
+            " run `tophits auth`"
+        )
+    return AuthError(f"Spotify authorisation failed ({getattr(error, 'error', error)}); run `tophits auth`")
+
+
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float:
     """Return the Retry-After delay in seconds (Spotify sends seconds; missing means 1)."""
     value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
@@ -327,12 +337,7 @@ class SpotipyGateway:
             try:
                 return action()
             except SpotifyOauthError as error:
-                if getattr(error, "error", None) == "invalid_grant":
-                    raise AuthError(
-                        "Spotify refused the refresh token (invalid_grant): the authorisation expired or was"
-                        " revoked; run `tophits auth`"
-                    ) from None
-                raise AuthError(f"Spotify authorisation failed ({error.error}); run `tophits auth`") from None
+                raise oauth_failure(error) from None
             except SpotifyException as error:
                 status = error.http_status
                 if status == 429:
@@ -384,10 +389,15 @@ class SpotipyGateway:
         return True
 
     def _force_refresh(self) -> None:
+        from spotipy.oauth2 import SpotifyOauthError
+
         token = self.oauth.cache_handler.get_cached_token()
         if not token or "refresh_token" not in token:
             raise AuthError("no Spotify refresh token stored; run `tophits auth`")
-        self.oauth.refresh_access_token(token["refresh_token"])
+        try:
+            self.oauth.refresh_access_token(token["refresh_token"])
+        except SpotifyOauthError as error:
+            raise oauth_failure(error) from None
 
     # -- the calls --------------------------------------------------------------------------------
     def current_user(self) -> User:

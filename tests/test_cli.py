@@ -289,3 +289,29 @@ def test_demo_as_a_real_process_keeps_its_state_when_asked(tmp_path: Path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "demo" / "state" / "state.db").exists()
     assert stat.S_IMODE((tmp_path / "demo" / "state" / "token.json").stat().st_mode) == 0o600
+
+
+def test_update_verbose_lists_unmatched_rows(authorised, emulator: Emulator, world):
+    import datetime
+
+    chart = world.chart(datetime.date.today())
+    emulator.set_deezer_chart(WORLDWIDE, chart)
+    missing = next(song for song in chart if song.spotify_id is None)
+
+    result = runner.invoke(app, ["-v", "update"])
+
+    assert result.exit_code == 0, result.output
+    assert "unmatched rows (not on Spotify, or no candidate agreed on title and artist):" in result.output
+    assert f"deezer:worldwide: {missing.artists[0]} – {missing.title}" in result.output
+
+
+def test_update_with_a_revoked_refresh_token_exits_4(authorised, emulator: Emulator, world):
+    import datetime
+
+    emulator.set_deezer_chart(WORLDWIDE, world.chart(datetime.date.today()))
+    emulator.revoke_refresh_tokens()
+
+    result = runner.invoke(app, ["update"])
+
+    assert result.exit_code == 4, result.output
+    assert "invalid_grant" in result.output and "run `tophits auth`" in result.output

@@ -155,3 +155,22 @@ def test_endpoint_variables_are_honoured_and_validated(isolated_environment):
     with pytest.raises(ConfigError) as raised:
         load_settings(isolated_environment | {"TOPHITS_SPOTIFY_API_URL": "ftp://nope"})
     assert "TOPHITS_SPOTIFY_API_URL" in raised.value.message
+
+
+def test_env_file_that_is_not_utf8_exits_3_naming_the_file(isolated_environment):
+    env_file = Path(isolated_environment["TOPHITS_CONFIG_DIR"]) / ".env"
+    env_file.parent.mkdir(parents=True)
+    env_file.write_bytes(b"SPOTIPY_CLIENT_ID=\xff\xfe\n")
+
+    with pytest.raises(ConfigError) as raised:
+        load_settings(isolated_environment)
+
+    assert str(env_file) in raised.value.message
+
+
+def test_env_file_with_junk_lines_keeps_the_valid_ones(isolated_environment):
+    env_file = Path(isolated_environment["TOPHITS_CONFIG_DIR"]) / ".env"
+    env_file.parent.mkdir(parents=True)
+    env_file.write_text("this is not a setting\nSPOTIPY_CLIENT_ID=abc\n")
+
+    assert load_settings(isolated_environment).credentials.client_id == "abc"

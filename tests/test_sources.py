@@ -163,3 +163,29 @@ def test_csv_that_is_not_utf8_is_refused(tmp_path: Path):
         CsvSource(name="csv", location=str(path), session=requests.Session(), minimum_rows=1).fetch(DAY)
 
     assert "save the file as UTF-8" in raised.value.message
+
+
+def test_deezer_quota_error_waits_one_window_and_retries(settings, emulator, world, tmp_path):
+    emulator.set_deezer_chart(WORLDWIDE, world.chart(DAY))
+    emulator.inject(
+        "GET", r"/deezer/playlist/.*", status=200, body={"error": {"message": "Quota limit exceeded", "code": 4}}
+    )
+    waits: list[float] = []
+    store = open_store(tmp_path / "quota.db")
+    source = DeezerSource(
+        name="deezer:worldwide",
+        playlist_id=WORLDWIDE,
+        base_url=settings.endpoints["deezer_api"],
+        session=requests.Session(),
+        store=store,
+        minimum_rows=10,
+        pacer=None,
+        sleep=waits.append,
+    )
+
+    chart = source.fetch(DAY)
+
+    assert len(chart.rows) == 100
+    assert waits == [5]
+    assert emulator.count("GET /deezer/playlist") == 2
+    store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from spotify_tophits.clock import utc_now
@@ -33,6 +34,7 @@ class DeezerSource:
         store: Store,
         minimum_rows: int,
         pacer: Pacer | None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.name = name
         self.chart_id = str(playlist_id)
@@ -42,6 +44,7 @@ class DeezerSource:
         self.store = store
         self.minimum_rows = minimum_rows
         self.pacer = pacer
+        self.sleep = sleep
         self.requests = 0
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -57,7 +60,8 @@ class DeezerSource:
             if not error:
                 return data
             if isinstance(error, dict) and error.get("code") == QUOTA_ERROR_CODE and attempt < 2:
-                time.sleep(5)
+                # Deezer's window is 5 s: one full window later the quota is back.
+                self.sleep(5)
                 continue
             message = error.get("message") if isinstance(error, dict) else error
             raise SourceError(f"{self.name}: Deezer answered an error for {path}: {message}; skipped")
