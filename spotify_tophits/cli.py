@@ -160,6 +160,112 @@ def demo(
     render.demo_result(result, kept=directory is not None)
 
 
+backup_app = typer.Typer(
+    help="Write a verified archive of the state, config and playlists; verify, list and prune archives.",
+    no_args_is_help=False,
+)
+app.add_typer(backup_app, name="backup")
+
+
+@backup_app.callback(invoke_without_command=True)
+def backup(
+    context: typer.Context,
+    kind: Annotated[str, typer.Option(help="full (state, config, playlists), state or config.")] = "full",
+    destination: Annotated[Path | None, typer.Option("--dest", help="Directory for the archive.")] = None,
+    include_secrets: Annotated[
+        bool, typer.Option("--include-secrets", help="Also archive .env and token.json (keep the archive safe).")
+    ] = False,
+    offline: Annotated[bool, typer.Option(help="Take playlists from the last snapshots instead of Spotify.")] = False,
+    prune: Annotated[bool, typer.Option(help="Apply the retention policy after a successful backup.")] = False,
+) -> None:
+    """Write one archive (tophits-<kind>-<UTC time>.tar.gz, mode 0600), verified after writing."""
+    if context.invoked_subcommand is not None:
+        return
+    from spotify_tophits import render
+    from spotify_tophits.actions import Services
+    from spotify_tophits.actions.backup import run_backup
+
+    settings = guarded(_settings)
+    options = {"kind": kind, "destination": destination, "include_secrets": include_secrets, "offline": offline}
+    render.backup_result(guarded(lambda: run_backup(Services(settings), prune=prune, **options)))  # type: ignore[arg-type]
+
+
+@backup_app.command("verify")
+def backup_verify(archive: Annotated[Path, typer.Argument(help="The archive to check.")]) -> None:
+    """Check every checksum, the manifest, and that the state DB inside opens and passes integrity_check."""
+    from spotify_tophits import render
+    from spotify_tophits.archive import verify_archive
+
+    render.verified(guarded(lambda: verify_archive(archive)))
+
+
+@backup_app.command("list")
+def backup_list(
+    destination: Annotated[Path | None, typer.Option("--dest", help="Directory to list.")] = None,
+) -> None:
+    """List archives with kind, age, size and whether each verifies."""
+    from spotify_tophits import render
+    from spotify_tophits.actions.backup import list_backups
+    from spotify_tophits.clock import utc_now
+
+    settings = guarded(_settings)
+    render.backup_list(guarded(lambda: list_backups(settings, destination)), utc_now())
+
+
+@backup_app.command("prune")
+def backup_prune(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say which archives would be deleted.")] = False,
+) -> None:
+    """Delete archives the retention policy ([backup] keep_last/daily/weekly/monthly) does not keep."""
+    from spotify_tophits import render
+    from spotify_tophits.actions.backup import prune_backups
+    from spotify_tophits.clock import utc_now
+
+    settings = guarded(_settings)
+    render.pruned(guarded(lambda: prune_backups(settings, utc_now(), dry_run=dry_run)), dry_run)
+
+
+@app.command()
+def restore(
+    archive: Annotated[Path, typer.Argument(help="The archive to restore from.")],
+    only: Annotated[str | None, typer.Option(help="Restore only state, config or playlists.")] = None,
+    playlist: Annotated[str | None, typer.Option(help="Push only this playlist (daily, weekly, ...).")] = None,
+    playlists: Annotated[bool, typer.Option("--playlists", help="Also push archived playlists to Spotify.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Verify and show what would change; change nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (needed in non-interactive runs).")] = False,
+) -> None:
+    """Restore state, config and/or playlists from a verified archive (a safety copy is written first)."""
+    from spotify_tophits import render
+    from spotify_tophits.actions import Services
+    from spotify_tophits.actions.restore import RestorePlan, run_restore
+    from spotify_tophits.errors import DataSafetyError
+
+    settings = guarded(_settings)
+
+    def confirm(plan: RestorePlan) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            raise DataSafetyError("restore changes files; in a non-interactive run pass --yes to confirm")
+        render.restore_plan(plan)
+        return typer.confirm("Restore now?", default=False)
+
+    result = guarded(
+        lambda: run_restore(
+            Services(settings),
+            archive,
+            confirm=confirm,
+            only=only,
+            playlist=playlist,
+            push_playlists=playlists,
+            dry_run=dry_run,
+        )
+    )
+    render.restore_result(result)
+
+
 def main() -> None:
     """Console-script entry point."""
     logging.captureWarnings(True)

@@ -113,6 +113,18 @@ class Credentials:
 
 
 @dataclasses.dataclass(frozen=True)
+class BackupSettings:
+    """Where archives go and how many are kept (restic-style retention)."""
+
+    directory: Path
+    keep_last: int
+    keep_daily: int
+    keep_weekly: int
+    keep_monthly: int
+    max_age_hours: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything a command needs to know, validated."""
 
@@ -128,6 +140,7 @@ class Settings:
     min_chart_rows: int
     deezer_playlists: Mapping[str, int]
     deezer_requests_per_5s: int
+    backup: BackupSettings
     config_file_found: bool
 
     @property
@@ -360,6 +373,24 @@ def _parse_sources(reader: _Reader, deezer_playlists: Mapping[str, int]) -> tupl
     return tuple(sources)
 
 
+def _parse_backup(reader: _Reader, paths: Paths) -> BackupSettings:
+    reader.check_keys({"directory", "keep_last", "keep_daily", "keep_weekly", "keep_monthly", "max_age_hours"})
+    directory = reader.get("directory", str, "")
+    counts = {}
+    for key, default in (("keep_last", 7), ("keep_daily", 7), ("keep_weekly", 4), ("keep_monthly", 12)):
+        counts[key] = reader.get(key, int, default)
+        if counts[key] < 0:
+            raise reader.fail(key, counts[key], "must be zero or more")
+    max_age = reader.get("max_age_hours", int, 48)
+    if max_age < 1:
+        raise reader.fail("max_age_hours", max_age, "must be at least 1")
+    return BackupSettings(
+        directory=Path(directory).expanduser() if directory else paths.state_dir / "backups",
+        max_age_hours=max_age,
+        **counts,
+    )
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings for this environment. A missing config file means defaults."""
     environ = dict(os.environ if environ is None else environ)
@@ -376,7 +407,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError(f"{where}: cannot read ({error}); check its permissions and encoding") from None
     reader = _Reader(document, where)
     reader.check_keys(
-        {"timezone", "prefix", "max_per_artist", "sources", "playlists", "max_retry_wait", "min_chart_rows", "deezer"}
+        {
+            "timezone",
+            "prefix",
+            "max_per_artist",
+            "sources",
+            "playlists",
+            "max_retry_wait",
+            "min_chart_rows",
+            "deezer",
+            "backup",
+        }
     )
     timezone = reader.get("timezone", str, "UTC")
     try:
@@ -402,6 +443,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     deezer_playlists = dict(DEEZER_CHART_PLAYLISTS)
     for country in deezer_table.table:
         deezer_playlists[country] = deezer_table.get(country, int, 0)
+    backup = _parse_backup(reader.table_at("backup"), paths)
     endpoints = {}
     for key, variable in ENDPOINT_VARIABLES.items():
         url = environ.get(variable) or DEFAULT_ENDPOINTS[key]
@@ -421,5 +463,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         min_chart_rows=min_chart_rows,
         deezer_playlists=deezer_playlists,
         deezer_requests_per_5s=deezer_rate,
+        backup=backup,
         config_file_found=found,
     )

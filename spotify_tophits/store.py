@@ -13,6 +13,7 @@ import datetime
 import json
 import os
 import sqlite3
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -471,6 +472,20 @@ class Store:
             }
             for row in rows
         ]
+
+    def backup_bytes(self) -> bytes:
+        """Return a consistent copy of the whole DB, made with SQLite's online backup API.
+
+        Other processes may write meanwhile: the copy is one transaction's view.
+        """
+        with tempfile.TemporaryDirectory(prefix="tophits-backup-") as directory:
+            target = sqlite3.connect(Path(directory) / "state.db")
+            try:
+                self.connection.backup(target)
+                target.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                target.close()
+            return (Path(directory) / "state.db").read_bytes()
 
     def integrity_check(self) -> list[str]:
         """Return SQLite's integrity_check findings; ["ok"] means healthy."""

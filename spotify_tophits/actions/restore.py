@@ -1,0 +1,224 @@
+"""`tophits restore`: verify first, show what changes, keep a safety copy, then swap files in atomically.
+
+Nothing on disk changes until the archive has been read and checked completely and the user
+(or `--yes`) has agreed. The state DB is swapped with one rename after its WAL is checkpointed,
+so a crash leaves either the old DB or the new one. Archived playlists can be pushed back to
+Spotify, to the same playlist when it is still ours, otherwise to a recreated one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from spotify_tophits import archive
+from spotify_tophits.actions import Services
+from spotify_tophits.actions.backup import run_backup
+from spotify_tophits.errors import DataSafetyError, UsageError
+from spotify_tophits.files import write_atomically
+from spotify_tophits.lock import run_lock
+from spotify_tophits.reconcile import reconcile
+from spotify_tophits.store import SCHEMA_VERSION, ManagedPlaylist, open_store
+
+PARTS = ("state", "config", "playlists")
+
+
+@dataclasses.dataclass(frozen=True)
+class RestorePlan:
+    """What a restore would change, for the user to read before agreeing."""
+
+    archive: Path
+    kind: str
+    created_at: str
+    parts: tuple[str, ...]
+    changes: tuple[str, ...]
+    playlists: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class RestoreResult:
+    """What the restore did."""
+
+    plan: RestorePlan
+    dry_run: bool
+    safety_copy: Path | None
+    playlists: tuple[str, ...] = ()
+
+
+def _parts(verified: archive.Verified, only: str | None, push_playlists: bool) -> tuple[str, ...]:
+    names = verified.manifest.names()
+    present = {
+        "state": archive.STATE_MEMBER in names,
+        "config": any(name.startswith("config/") for name in names),
+        "playlists": any(name.startswith("playlists/") for name in names),
+    }
+    if only is not None:
+        if only not in PARTS:
+            raise UsageError(f"--only takes state, config or playlists, not {only!r}")
+        if not present[only]:
+            raise DataSafetyError(
+                f"{verified.path} is a {verified.manifest.kind} archive without {only}; pick an archive that has it"
+            )
+        return (only,)
+    wanted = [part for part in ("state", "config") if present[part]]
+    if push_playlists and present["playlists"]:
+        wanted.append("playlists")
+    return tuple(wanted)
+
+
+def plan_restore(
+    services: Services, archive_path: Path, only: str | None, playlist: str | None, push_playlists: bool
+) -> tuple[archive.Verified, RestorePlan]:
+    """Verify the archive completely and describe what restoring it would change. Changes nothing."""
+    verified = archive.verify_archive(archive_path)
+    manifest = verified.manifest
+    if manifest.schema_version is not None and manifest.schema_version > SCHEMA_VERSION:
+        raise DataSafetyError(
+            f"{archive_path} holds state schema {manifest.schema_version}, newer than this tophits"
+            f" ({SCHEMA_VERSION}); upgrade tophits to restore it"
+        )
+    parts = _parts(verified, only, push_playlists or playlist is not None)
+    settings = services.settings
+    changes = []
+    if "state" in parts:
+        counts = ", ".join(f"{count} {table}" for table, count in sorted(manifest.row_counts.items()))
+        existing = "replaces the current state.db" if settings.paths.state_db.exists() else "creates state.db"
+        changes.append(f"state: {existing} with the archived one ({counts})")
+        if manifest.secrets:
+            changes.append("secrets: restores .env and token.json from the archive")
+    if "config" in parts:
+        for name in sorted(n for n in manifest.names() if n.startswith("config/")):
+            target = settings.paths.config_dir / name.removeprefix("config/")
+            same = target.is_file() and target.read_bytes() == verified.members[name]
+            changes.append(f"config: {target} {'unchanged' if same else 'replaced'}")
+    keys = []
+    if "playlists" in parts:
+        for name in sorted(n for n in manifest.names() if n.startswith("playlists/")):
+            document = json.loads(verified.members[name])
+            if playlist is not None and document["key"] != playlist:
+                continue
+            keys.append(name)
+            changes.append(
+                f"playlist: {document['name']} gets its {len(document['track_ids'])} archived tracks on Spotify"
+            )
+        if playlist is not None and not keys:
+            raise UsageError(f"{archive_path} has no playlist {playlist!r}")
+    plan = RestorePlan(archive_path, manifest.kind, manifest.created_at, parts, tuple(changes), tuple(keys))
+    return verified, plan
+
+
+def run_restore(
+    services: Services,
+    archive_path: Path,
+    *,
+    confirm: Callable[[RestorePlan], bool],
+    only: str | None = None,
+    playlist: str | None = None,
+    push_playlists: bool = False,
+    dry_run: bool = False,
+    now: datetime.datetime | None = None,
+) -> RestoreResult:
+    """Restore from an archive. `confirm(plan)` is asked before anything changes; False changes nothing."""
+    settings = services.settings
+    now = now or services.clock()
+    verified, plan = plan_restore(services, archive_path, only, playlist, push_playlists)
+    if dry_run:
+        return RestoreResult(plan, dry_run=True, safety_copy=None)
+    if not confirm(plan):
+        raise DataSafetyError("restore not confirmed; nothing was changed")
+    with run_lock(settings.paths.lock_file):
+        safety = None
+        if settings.paths.state_db.exists() and ("state" in plan.parts or "config" in plan.parts):
+            safety = run_backup(services, now, kind="full", offline=True, label="pre-restore").path
+        if "state" in plan.parts:
+            _swap_state(settings.paths.state_db, verified.members[archive.STATE_MEMBER])
+            for name, target in (
+                ("secrets/.env", settings.paths.env_file),
+                ("secrets/token.json", settings.paths.token_file),
+            ):
+                if name in verified.members:
+                    write_atomically(target, verified.members[name])
+        if "config" in plan.parts:
+            for name, data in verified.members.items():
+                if name.startswith("config/"):
+                    write_atomically(settings.paths.config_dir / name.removeprefix("config/"), data)
+        pushed = _push_playlists(services, verified, plan, now) if "playlists" in plan.parts else ()
+    return RestoreResult(plan, dry_run=False, safety_copy=safety, playlists=pushed)
+
+
+def _swap_state(target: Path, data: bytes) -> None:
+    """Put the archived DB in place of target with one rename, migrating an older schema first."""
+    incoming = target.with_name(".state.db.restoring")
+    for stale in (incoming, Path(f"{incoming}-wal"), Path(f"{incoming}-shm")):
+        stale.unlink(missing_ok=True)
+    write_atomically(incoming, data)
+    try:
+        open_store(incoming).close()  # migrates an older schema forward; refuses a newer or corrupt one
+    except BaseException:
+        incoming.unlink(missing_ok=True)
+        raise
+    if target.exists():
+        # Fold the current WAL into the file and remove it: a WAL left beside the new DB would
+        # be replayed into it.
+        connection = sqlite3.connect(target)
+        with contextlib.closing(connection):
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        for leftover in (Path(f"{target}-wal"), Path(f"{target}-shm")):
+            leftover.unlink(missing_ok=True)
+    incoming.replace(target)
+
+
+def _push_playlists(
+    services: Services, verified: archive.Verified, plan: RestorePlan, now: datetime.datetime
+) -> tuple[str, ...]:
+    settings = services.settings
+    store = open_store(settings.paths.state_db)
+    pushed = []
+    try:
+        gateway = services.gateway(store, lambda: now)
+        listing = {info.id: info for info in gateway.my_playlists()}
+        user_id = store.get_meta("user_id") or gateway.current_user().id
+        for name in plan.playlists:
+            document = json.loads(verified.members[name])
+            record = store.get_playlist(document["key"], document["period"])
+            info = listing.get(document["spotify_id"] or "")
+            known_snapshot: str | None
+            known_contents: tuple[str, ...] | None
+            if info is None or info.owner_id != user_id:
+                info = gateway.create_playlist(document["name"], record.description if record else "", False)
+                known_snapshot, known_contents = info.snapshot_id, ()
+            else:
+                known_snapshot = record.snapshot_id if record and record.spotify_id == info.id else None
+                known_contents = record.contents if record else None
+            done = reconcile(gateway, info, known_snapshot, known_contents, document["track_ids"])
+            base = record or ManagedPlaylist(
+                document["key"],
+                document["period"],
+                None,
+                None,
+                document["name"],
+                "",
+                None,
+                document.get("status", "active"),
+                now.isoformat(),
+                None,
+                None,
+            )
+            store.save_playlist(
+                dataclasses.replace(
+                    base,
+                    spotify_id=info.id,
+                    snapshot_id=done.snapshot_id,
+                    contents=tuple(document["track_ids"]),
+                    updated_at=now.isoformat(),
+                )
+            )
+            pushed.append(document["name"])
+    finally:
+        store.close()
+    return tuple(pushed)

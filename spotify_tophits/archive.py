@@ -1,0 +1,346 @@
+"""Backup archives: one `tar.gz` with a `manifest.json` listing every member's size and sha256.
+
+Writing is atomic (temporary name, fsync, rename, mode 0600) and every archive is verified by
+reading it back. Verification never extracts with tarfile's own extractor: each member must be a
+regular file named in the manifest, with no absolute path, no `..`, no link and no device, and
+its bytes must match the manifest's checksum. The state DB inside must open and pass SQLite's
+integrity check. Retention follows restic's `forget`: keep-last, then the newest archive of each
+of the last N days, ISO weeks and months.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import hashlib
+import io
+import json
+import os
+import re
+import sqlite3
+import tarfile
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from spotify_tophits import __version__
+from spotify_tophits.errors import DataSafetyError
+
+FORMAT_VERSION = 1
+KINDS = ("full", "state", "config")
+NAME = re.compile(r"^tophits-(full|state|config)-(\d{8}T\d{6}Z)(-[a-z-]+)?\.tar\.gz$")
+STATE_MEMBER = "state.db"
+
+
+@dataclasses.dataclass(frozen=True)
+class Member:
+    """One file to put in an archive."""
+
+    name: str
+    data: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class Manifest:
+    """What an archive says about itself."""
+
+    format: int
+    tophits_version: str
+    schema_version: int | None
+    kind: str
+    created_at: str
+    account_id: str | None
+    files: tuple[dict[str, Any], ...]
+    row_counts: Mapping[str, int]
+    secrets: bool
+
+    def names(self) -> set[str]:
+        return {str(entry["name"]) for entry in self.files}
+
+
+@dataclasses.dataclass(frozen=True)
+class Verified:
+    """A verified archive: its manifest and its members' bytes, read once."""
+
+    path: Path
+    manifest: Manifest
+    members: Mapping[str, bytes]
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def archive_name(kind: str, created_at: datetime.datetime, label: str = "") -> str:
+    """Return `tophits-<kind>-<UTC timestamp>[-label].tar.gz`."""
+    stamp = created_at.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"tophits-{kind}-{stamp}{'-' + label if label else ''}.tar.gz"
+
+
+def build_manifest(
+    kind: str,
+    members: Iterable[Member],
+    *,
+    created_at: datetime.datetime,
+    schema_version: int | None,
+    account_id: str | None,
+    row_counts: Mapping[str, int],
+    secrets: bool,
+) -> Manifest:
+    """Return the manifest describing members (pure)."""
+    files = tuple(
+        {"name": member.name, "size": len(member.data), "sha256": sha256(member.data)}
+        for member in sorted(members, key=lambda member: member.name)
+    )
+    return Manifest(
+        format=FORMAT_VERSION,
+        tophits_version=__version__,
+        schema_version=schema_version,
+        kind=kind,
+        created_at=created_at.astimezone(datetime.UTC).isoformat(timespec="seconds"),
+        account_id=account_id,
+        files=files,
+        row_counts=dict(row_counts),
+        secrets=secrets,
+    )
+
+
+def write_archive(path: Path, manifest: Manifest, members: Iterable[Member]) -> Path:
+    """Write the archive atomically at path (mode 0600), verify it, and return path.
+
+    Any failure, a full disk included, leaves no partial file behind and raises DataSafetyError.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor, temporary_name = tempfile.mkstemp(prefix=".tophits-", suffix=".partial", dir=path.parent)
+    temporary = Path(temporary_name)
+    try:
+        os.fchmod(descriptor, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            with tarfile.open(fileobj=handle, mode="w:gz") as archive:
+                for name, data in [("manifest.json", manifest_bytes(manifest))] + [
+                    (member.name, member.data) for member in members
+                ]:
+                    info = tarfile.TarInfo(name)
+                    info.size = len(data)
+                    info.mode = 0o600
+                    info.mtime = int(datetime.datetime.fromisoformat(manifest.created_at).timestamp())
+                    archive.addfile(info, io.BytesIO(data))
+            handle.flush()
+            os.fsync(handle.fileno())
+        verify_archive(temporary)
+        os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise DataSafetyError(f"could not write backup {path} ({error.strerror or error}); nothing was kept") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+    return path
+
+
+def manifest_bytes(manifest: Manifest) -> bytes:
+    return json.dumps(dataclasses.asdict(manifest), indent=2, sort_keys=True).encode("utf-8")
+
+
+def _parse_manifest(path: Path, data: bytes) -> Manifest:
+    try:
+        raw = json.loads(data)
+        manifest = Manifest(
+            format=int(raw["format"]),
+            tophits_version=str(raw["tophits_version"]),
+            schema_version=raw.get("schema_version"),
+            kind=str(raw["kind"]),
+            created_at=str(raw["created_at"]),
+            account_id=raw.get("account_id"),
+            files=tuple(dict(entry) for entry in raw["files"]),
+            row_counts=dict(raw.get("row_counts") or {}),
+            secrets=bool(raw.get("secrets", False)),
+        )
+    except (ValueError, KeyError, TypeError):
+        raise DataSafetyError(f"{path}: manifest.json is not a tophits manifest; the archive is unusable") from None
+    if manifest.format > FORMAT_VERSION:
+        raise DataSafetyError(
+            f"{path}: archive format {manifest.format} is newer than this tophits reads ({FORMAT_VERSION});"
+            " upgrade tophits to restore it"
+        )
+    if manifest.kind not in KINDS:
+        raise DataSafetyError(f"{path}: unknown archive kind {manifest.kind!r}")
+    return manifest
+
+
+def _check_member_name(path: Path, member: tarfile.TarInfo) -> None:
+    name = PurePosixPath(member.name)
+    if member.name.startswith("/") or name.is_absolute() or ".." in name.parts:
+        raise DataSafetyError(f"{path}: unsafe member path {member.name!r}; refusing the archive")
+    if not member.isfile():
+        kind = (
+            "link"
+            if member.issym() or member.islnk()
+            else "device or special file"
+            if not member.isdir()
+            else "directory"
+        )
+        raise DataSafetyError(f"{path}: member {member.name!r} is a {kind}, not a regular file; refusing the archive")
+
+
+def read_archive(path: Path) -> Verified:
+    """Read and check every member of the archive against its manifest; raise DataSafetyError if anything is off."""
+    members: dict[str, bytes] = {}
+    try:
+        with tarfile.open(path, mode="r:gz") as archive:
+            for member in archive:
+                _check_member_name(path, member)
+                if member.name in members:
+                    raise DataSafetyError(f"{path}: member {member.name!r} appears twice; refusing the archive")
+                handle = archive.extractfile(member)
+                assert handle is not None
+                members[member.name] = handle.read()
+    except (tarfile.TarError, EOFError, OSError, zlib_error()) as error:
+        raise DataSafetyError(f"{path}: not a readable tophits archive ({error}); it may be truncated") from None
+    if "manifest.json" not in members:
+        raise DataSafetyError(f"{path}: no manifest.json; this is not a tophits archive")
+    manifest = _parse_manifest(path, members.pop("manifest.json"))
+    unknown = set(members) - manifest.names()
+    if unknown:
+        raise DataSafetyError(
+            f"{path}: members not in the manifest: {', '.join(sorted(unknown))}; refusing the archive"
+        )
+    for entry in manifest.files:
+        data = members.get(entry["name"])
+        if data is None:
+            raise DataSafetyError(f"{path}: {entry['name']} is listed in the manifest but missing")
+        if len(data) != entry["size"] or sha256(data) != entry["sha256"]:
+            raise DataSafetyError(f"{path}: checksum mismatch for {entry['name']}; the archive is corrupt")
+    return Verified(path, manifest, members)
+
+
+def zlib_error() -> type[Exception]:
+    import zlib
+
+    return zlib.error
+
+
+def check_state_db(path: Path, data: bytes) -> dict[str, int]:
+    """Open a state DB copy in a temporary directory, run integrity_check, and return its row counts."""
+    with tempfile.TemporaryDirectory(prefix="tophits-verify-") as directory:
+        copy = Path(directory) / STATE_MEMBER
+        copy.write_bytes(data)
+        if not data.startswith(b"SQLite format 3\x00"):
+            raise DataSafetyError(f"{path}: {STATE_MEMBER} inside is not an SQLite database")
+        try:
+            connection = sqlite3.connect(copy)
+            try:
+                findings = [row[0] for row in connection.execute("PRAGMA integrity_check")]
+                if findings != ["ok"]:
+                    raise DataSafetyError(f"{path}: {STATE_MEMBER} fails integrity_check: {findings[0]}")
+                return row_counts(connection)
+            finally:
+                connection.close()
+        except sqlite3.DatabaseError as error:
+            raise DataSafetyError(f"{path}: {STATE_MEMBER} cannot be opened ({error})") from None
+
+
+COUNTED_TABLES = ("observations", "chart_rows", "resolutions", "managed_playlists", "runs", "playlist_snapshots")
+
+
+def row_counts(connection: sqlite3.Connection) -> dict[str, int]:
+    """Return the row count of each table that holds history."""
+    counts = {}
+    existing = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    for table in COUNTED_TABLES:
+        if table in existing:
+            counts[table] = int(connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608
+    return counts
+
+
+def verify_archive(path: Path) -> Verified:
+    """Verify an archive end to end: members, checksums, manifest, and the state DB inside."""
+    verified = read_archive(path)
+    if STATE_MEMBER in verified.members:
+        counts = check_state_db(path, verified.members[STATE_MEMBER])
+        expected = verified.manifest.row_counts
+        mismatched = [table for table, count in expected.items() if counts.get(table) != count]
+        if mismatched:
+            raise DataSafetyError(f"{path}: row counts differ from the manifest for {', '.join(mismatched)}")
+    return verified
+
+
+@dataclasses.dataclass(frozen=True)
+class ArchiveFile:
+    """An archive found in a backup directory, by its name."""
+
+    path: Path
+    kind: str
+    created_at: datetime.datetime
+    label: str
+    size: int
+
+
+def list_archives(directory: Path) -> list[ArchiveFile]:
+    """Return the tophits archives in directory, newest first (judged by name, not by content)."""
+    archives = []
+    if not directory.is_dir():
+        return []
+    for path in directory.iterdir():
+        match = NAME.match(path.name)
+        if match and path.is_file():
+            created = datetime.datetime.strptime(match.group(2), "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.UTC)
+            label = (match.group(3) or "").lstrip("-")
+            archives.append(ArchiveFile(path, match.group(1), created, label, path.stat().st_size))
+    return sorted(archives, key=lambda archive: archive.created_at, reverse=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Retention:
+    """How many archives to keep, like restic's `forget --keep-*` (0 means that rule keeps none)."""
+
+    keep_last: int = 7
+    keep_daily: int = 7
+    keep_weekly: int = 4
+    keep_monthly: int = 12
+
+
+SAFETY_COPY_DAYS = 30
+
+
+def plan_prune(
+    archives: Iterable[ArchiveFile],
+    retention: Retention,
+    now: datetime.datetime,
+    zone: datetime.tzinfo = datetime.UTC,
+) -> tuple[list[ArchiveFile], list[ArchiveFile]]:
+    """Return (keep, remove). Each kind is pruned on its own; labelled safety copies (pre-restore,
+    pre-migration) are outside the rules and kept for 30 days."""
+    keep: list[ArchiveFile] = []
+    remove: list[ArchiveFile] = []
+    by_kind: dict[str, list[ArchiveFile]] = {}
+    for archive in sorted(archives, key=lambda archive: archive.created_at, reverse=True):
+        if archive.label:
+            young = now - archive.created_at < datetime.timedelta(days=SAFETY_COPY_DAYS)
+            (keep if young else remove).append(archive)
+        else:
+            by_kind.setdefault(archive.kind, []).append(archive)
+    for group in by_kind.values():
+        kept: set[Path] = {archive.path for archive in group[: retention.keep_last]}
+        buckets = (
+            (retention.keep_daily, lambda moment: moment.date()),
+            (retention.keep_weekly, lambda moment: moment.isocalendar()[:2]),
+            (retention.keep_monthly, lambda moment: (moment.year, moment.month)),
+        )
+        for limit, bucket_of in buckets:
+            seen: list[object] = []
+            for archive in group:
+                bucket = bucket_of(archive.created_at.astimezone(zone))
+                if bucket in seen:
+                    continue
+                if len(seen) >= limit:
+                    break
+                seen.append(bucket)
+                kept.add(archive.path)
+        for archive in group:
+            (keep if archive.path in kept else remove).append(archive)
+    return keep, remove
