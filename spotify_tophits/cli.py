@@ -13,12 +13,15 @@ import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
 from spotify_tophits import __version__
 from spotify_tophits.errors import ExitCode, TophitsError
+
+if TYPE_CHECKING:
+    from spotify_tophits.config import Settings
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -80,10 +83,14 @@ def guarded(action: Callable[[], T]) -> T:
         )
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings_or_raise() -> Settings:
     from spotify_tophits.config import load_settings
 
     return load_settings()
+
+
+def _settings() -> Settings:
+    return _settings_or_raise()
 
 
 @app.command()
@@ -158,6 +165,61 @@ def demo(
         with tempfile.TemporaryDirectory(prefix="tophits-demo-") as temporary:
             result = guarded(lambda: run_demo(Path(temporary), days, end, render.demo_progress))
     render.demo_result(result, kept=directory is not None)
+
+
+@app.command()
+def status(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (schema: status.schema.json).")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="One line; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.")
+    ] = False,
+    live: Annotated[bool, typer.Option("--live", help="Also ask Spotify for track counts and hand edits.")] = False,
+) -> None:
+    """Show the playlists, recent runs, performance and alerts (local and fast unless --live)."""
+    from spotify_tophits import render
+    from spotify_tophits.actions.status import add_live, check_line, collect_status
+    from spotify_tophits.clock import utc_now
+
+    now = utc_now()
+    if check:
+        try:
+            report = collect_status(_settings_or_raise(), now)
+        except TophitsError as error:
+            typer.echo(f"TOPHITS UNKNOWN - {error.message}")
+            raise typer.Exit(3) from None
+        code, line = check_line(report)
+        typer.echo(line)
+        raise typer.Exit(code)
+    settings = guarded(_settings)
+    report = guarded(lambda: collect_status(settings, now))
+    if live:
+        report = guarded(lambda: add_live(report, settings, now))
+    if as_json:
+        render.status_json(report)
+    else:
+        render.status_report(report, now)
+
+
+@app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Skip the checks that need the network.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too (exit 1).")] = False,
+    fix: Annotated[bool, typer.Option("--fix", help="Do the safe fixes: create directories, tighten modes.")] = False,
+) -> None:
+    """Check the installation, one line per check, with the command that fixes each problem."""
+    from spotify_tophits import render
+    from spotify_tophits.actions.doctor import run_doctor
+    from spotify_tophits.clock import utc_now
+
+    report = guarded(lambda: run_doctor(utc_now(), offline=offline, fix=fix))
+    if as_json:
+        render.doctor_json(report)
+    else:
+        render.doctor_report(report)
+    raise typer.Exit(report.exit_code(strict))
 
 
 backup_app = typer.Typer(

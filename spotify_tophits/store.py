@@ -454,12 +454,20 @@ class Store:
                 ],
             )
 
-    def recent_runs(self, limit: int = 10) -> list[dict[str, Any]]:
-        rows = self.connection.execute(
-            "SELECT id, command, started_at, finished_at, result, exit_code, summary FROM runs"
-            " ORDER BY id DESC LIMIT ?",
-            (limit,),
-        ).fetchall()
+    def recent_runs(self, limit: int = 10, since: datetime.datetime | None = None) -> list[dict[str, Any]]:
+        """Return runs newest first: the last `limit`, or all started since `since`."""
+        if since is not None:
+            rows = self.connection.execute(
+                "SELECT id, command, started_at, finished_at, result, exit_code, summary FROM runs"
+                " WHERE started_at >= ? ORDER BY id DESC",
+                (_utc_text(since),),
+            ).fetchall()
+        else:
+            rows = self.connection.execute(
+                "SELECT id, command, started_at, finished_at, result, exit_code, summary FROM runs"
+                " ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
         return [
             {
                 "id": row[0],
@@ -525,6 +533,27 @@ def _apply_migrations(connection: sqlite3.Connection, path: Path | None) -> None
             connection.execute("ROLLBACK")
             raise
         connection.execute("COMMIT")
+
+
+def open_reader(path: Path) -> Store:
+    """Open an existing state DB read-only (for `status`): never creates, migrates or locks it.
+
+    Raise DataSafetyError if it is missing, not SQLite, corrupt, or not at this tophits' schema.
+    """
+    if not path.exists():
+        raise DataSafetyError(f"no state DB at {path} yet; run `tophits update` first")
+    check_is_sqlite(path)
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=5)
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as error:
+        raise DataSafetyError(f"state DB {path} cannot be read ({error}); run `tophits doctor`") from None
+    if version != SCHEMA_VERSION:
+        connection.close()
+        if version > SCHEMA_VERSION:
+            raise _newer_schema_error(version, path)
+        raise DataSafetyError(f"state DB {path} has schema {version}; run `tophits update` once to migrate it")
+    return Store(connection, path)
 
 
 def open_store(path: Path | None) -> Store:

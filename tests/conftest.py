@@ -87,7 +87,7 @@ def environment(
 def write_config(environment: dict[str, str], text: str) -> Path:
     """Write config.toml; the emulator needs no pacing, so lift Deezer's request limit unless the text sets it."""
     path = Path(environment["TOPHITS_CONFIG_DIR"]) / "config.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if "[deezer]" not in text:
         text += "\n[deezer]\nrequests_per_5s = 10000\n"
     path.write_text(text, encoding="utf-8")

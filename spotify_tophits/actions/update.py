@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -382,6 +383,7 @@ def _update(
             f"Spotify asked us to wait: retry after {describe_duration(wait)} (not before"
             f" {parse_utc(not_before):%Y-%m-%d %H:%M} UTC); the timer will try again"
         )
+    started = time.monotonic()
     run = _Run(services, store, now, dry_run, force)
     result = run.result
     if not dry_run:
@@ -421,7 +423,10 @@ def _update(
         result.requests = run._gateway.stats.summary() if run._gateway else {}
         if result.run_id is not None:
             summary = result.summary() | {"error": error.message}
-            store.finish_run(result.run_id, now=now, result="failed", exit_code=int(error.exit_code), summary=summary)
+            finished = now + datetime.timedelta(seconds=time.monotonic() - started)
+            store.finish_run(
+                result.run_id, now=finished, result="failed", exit_code=int(error.exit_code), summary=summary
+            )
         raise
     result.requests = run._gateway.stats.summary() if run._gateway else {"total": 0}
     if result.run_id is not None:
@@ -429,7 +434,7 @@ def _update(
             store.set_meta("not_before", None)
         store.finish_run(
             result.run_id,
-            now=now,
+            now=now + datetime.timedelta(seconds=time.monotonic() - started),
             result="ok" if result.exit_code == 0 else "refused",
             exit_code=result.exit_code,
             summary=result.summary(),

@@ -56,6 +56,10 @@ class ChartSource(Protocol):
 
     def fetch(self, today: datetime.date) -> Chart: ...
 
+    def probe(self) -> int:
+        """Check the source is reachable and answers in a valid shape; return its row count. Cheap."""
+        ...
+
 
 def validate_rows(source: str, rows: list[ChartRow], minimum: int) -> tuple[ChartRow, ...]:
     """Return rows sorted by rank, or raise SourceError if the chart is too short or ranks repeat."""

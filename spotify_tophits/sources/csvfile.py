@@ -51,6 +51,9 @@ class CsvSource:
         except UnicodeDecodeError as error:
             raise SourceError(f"{self.name}: not UTF-8 (byte {error.start}); save the file as UTF-8") from None
 
+    def probe(self) -> int:
+        return len(parse_csv(self.name, self._read(), self.minimum_rows))
+
     def fetch(self, today: datetime.date) -> Chart:
         """Return the chart in the file; its date comes from a YYYY-MM-DD in the name, else today."""
         match = DATE_IN_NAME.search(Path(self.location).name)

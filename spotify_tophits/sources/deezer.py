@@ -67,6 +67,19 @@ class DeezerSource:
             raise SourceError(f"{self.name}: Deezer answered an error for {path}: {message}; skipped")
         raise SourceError(f"{self.name}: Deezer quota exceeded; skipped")
 
+    def probe(self) -> int:
+        """Read the first page of the chart playlist only (no track look-ups) and check its shape."""
+        page = self._get(f"playlist/{self.playlist_id}/tracks", {"index": 0, "limit": 10})
+        data = page.get("data")
+        if not isinstance(data, list) or not all(
+            isinstance(item, dict) and "title" in item and "artist" in item for item in data
+        ):
+            raise SourceError(f"{self.name}: Deezer playlist answer is not in the expected shape")
+        total = int(page.get("total") or len(data))
+        if total < self.minimum_rows:
+            raise SourceError(f"{self.name}: chart has {total} rows, fewer than the minimum {self.minimum_rows}")
+        return total
+
     def fetch(self, today: datetime.date) -> Chart:
         """Return today's chart from the Deezer playlist, every row with its ISRC when Deezer has one."""
         items: list[Any] = []

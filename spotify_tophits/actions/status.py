@@ -1,0 +1,292 @@
+"""`tophits status`: the dashboard, from local state only (no network, no spotipy) unless `--live`."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from spotify_tophits import __version__, archive, health, ranking
+from spotify_tophits.clock import parse_utc
+from spotify_tophits.config import Settings
+from spotify_tophits.scheduler import TimerState, timer_state
+from spotify_tophits.spotify import TokenFile, latency_percentiles, refresh_token_expiry
+from spotify_tophits.store import SCHEMA_VERSION, Store, open_reader
+
+RECENT_RUNS = 10
+PERFORMANCE_DAYS = 7
+
+
+@dataclasses.dataclass(frozen=True)
+class PlaylistStatus:
+    key: str
+    period: str
+    name: str
+    url: str | None
+    tracks: int
+    size: int
+    status: str  # active or final
+    updated_at: str | None
+    window: str | None
+    last_error: str | None
+    live_tracks: int | None = None
+    drift: bool | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RunStatus:
+    id: int
+    command: str
+    started_at: str
+    duration_seconds: float | None
+    result: str
+    exit_code: int | None
+    requests: int
+    rate_limited: int
+    match_rate: float | None
+    error: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Performance:
+    days: int
+    runs: int
+    latency_ms: dict[str, float]
+    requests_per_run: float | None
+    error_rate: float | None
+    rate_limit_events: int
+    not_before: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class BackupStatus:
+    newest: str | None
+    newest_path: str | None
+    count: int
+    last_verified: str | None
+    last_verified_ok: bool | None
+
+
+@dataclasses.dataclass(frozen=True)
+class StatusReport:
+    """Everything `status` shows; `--json` prints it as is (schema: schemas/status.schema.json)."""
+
+    generated_at: str
+    version: str
+    schema_version: int
+    timezone: str
+    state_db: str
+    level: str  # ok, warning, critical
+    playlists: list[PlaylistStatus]
+    runs: list[RunStatus]
+    schedule: dict[str, Any]
+    performance: Performance
+    backups: BackupStatus
+    auth: dict[str, Any]
+    alerts: list[health.Finding]
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _run_status(run: dict[str, Any]) -> RunStatus:
+    summary = run.get("summary") or {}
+    requests = summary.get("requests") or {}
+    duration = None
+    if run.get("finished_at"):
+        duration = round((parse_utc(run["finished_at"]) - parse_utc(run["started_at"])).total_seconds(), 1)
+    return RunStatus(
+        id=run["id"],
+        command=run["command"],
+        started_at=run["started_at"],
+        duration_seconds=duration,
+        result=run["result"],
+        exit_code=run.get("exit_code"),
+        requests=int(requests.get("total") or 0),
+        rate_limited=int(requests.get("rate_limited") or 0),
+        match_rate=summary.get("match_rate"),
+        error=summary.get("error"),
+    )
+
+
+def _performance(store: Store, now: datetime.datetime) -> Performance:
+    runs = [
+        run
+        for run in store.recent_runs(since=now - datetime.timedelta(days=PERFORMANCE_DAYS))
+        if run["command"] == "update"
+    ]
+    latencies: list[float] = []
+    total_requests = 0
+    rate_limited = 0
+    for run in runs:
+        requests = (run.get("summary") or {}).get("requests") or {}
+        latencies.extend(value / 1000 for value in requests.get("latencies_ms") or [])
+        total_requests += int(requests.get("total") or 0)
+        rate_limited += int(requests.get("rate_limited") or 0)
+    finished = [run for run in runs if run["result"] != "running"]
+    failed = [run for run in finished if run["result"] not in ("ok", "refused")]
+    return Performance(
+        days=PERFORMANCE_DAYS,
+        runs=len(runs),
+        latency_ms=latency_percentiles(latencies),
+        requests_per_run=round(total_requests / len(runs), 1) if runs else None,
+        error_rate=round(len(failed) / len(finished), 3) if finished else None,
+        rate_limit_events=rate_limited,
+        not_before=store.get_meta("not_before"),
+    )
+
+
+def _backups(settings: Settings, store: Store) -> BackupStatus:
+    archives = archive.list_archives(settings.backup.directory)
+    newest = archives[0] if archives else None
+    verified_at = store.get_meta("backup_verified_at")
+    return BackupStatus(
+        newest=newest.created_at.isoformat() if newest else None,
+        newest_path=str(newest.path) if newest else None,
+        count=len(archives),
+        last_verified=verified_at,
+        last_verified_ok=None if verified_at is None else store.get_meta("backup_verified_ok") == "1",
+    )
+
+
+def _schedule(read_timer: Callable[[], TimerState | None]) -> dict[str, Any]:
+    state = read_timer()
+    if state is None:
+        return {"scheduled": False, "next_run": None, "last_run": None, "unit": None, "enabled": None}
+    return {
+        "scheduled": state.enabled == "enabled" and bool(state.next_run),
+        "next_run": state.next_run,
+        "last_run": state.last_run,
+        "unit": f"{state.unit} ({state.scope})",
+        "enabled": state.enabled,
+    }
+
+
+def collect_status(
+    settings: Settings,
+    now: datetime.datetime,
+    *,
+    read_timer: Callable[[], TimerState | None] = timer_state,
+) -> StatusReport:
+    """Read the state DB (read-only), the token file and systemd, and return the dashboard."""
+    store = open_reader(settings.paths.state_db)
+    try:
+        today = now.astimezone(settings.zone).date()
+        earliest, latest = store.earliest_chart_date(), store.latest_chart_date(today)
+        records = store.managed_playlists()
+        enabled = {playlist.key: playlist for playlist in settings.enabled_playlists()}
+        playlists = []
+        for record in records:
+            window = None
+            if record.status == "active" and record.key in enabled:
+                current = ranking.current_window(record.key, today, earliest, latest)
+                window = current.describe() if current and current.period == record.period else None
+            size = enabled[record.key].size if record.key in enabled else settings.playlists[record.key].size
+            playlists.append(
+                PlaylistStatus(
+                    key=record.key,
+                    period=record.period,
+                    name=record.name,
+                    url=f"https://open.spotify.com/playlist/{record.spotify_id}" if record.spotify_id else None,
+                    tracks=len(record.contents or ()),
+                    size=size,
+                    status=record.status,
+                    updated_at=record.updated_at,
+                    window=window,
+                    last_error=record.last_error,
+                )
+            )
+        all_runs = store.recent_runs(50)
+        token = TokenFile(settings.paths.token_file).read()
+        expires_at = refresh_token_expiry(token) if token else None
+        backups = _backups(settings, store)
+        alerts = (
+            health.run_findings(all_runs)
+            + health.playlist_findings(records, enabled, now, today)
+            + health.token_findings(expires_at, token is not None, now)
+            + health.backup_findings(
+                datetime.datetime.fromisoformat(backups.newest) if backups.newest else None,
+                now,
+                settings.backup.max_age_hours,
+            )
+            + health.backoff_findings(store.get_meta("not_before"), now)
+        )
+        if backups.last_verified_ok is False:
+            alerts.append(
+                health.Finding(
+                    health.CRITICAL, "backup-unverifiable", "the newest backup failed verification", "tophits backup"
+                )
+            )
+        return StatusReport(
+            generated_at=now.isoformat(timespec="seconds"),
+            version=__version__,
+            schema_version=SCHEMA_VERSION,
+            timezone=settings.timezone,
+            state_db=str(settings.paths.state_db),
+            level=health.worst(alerts),
+            playlists=playlists,
+            runs=[_run_status(run) for run in all_runs[:RECENT_RUNS]],
+            schedule=_schedule(read_timer),
+            performance=_performance(store, now),
+            backups=backups,
+            auth={
+                "authorised": token is not None,
+                "user": (token or {}).get("display_name") or (token or {}).get("user_id"),
+                "authorized_at": (token or {}).get("authorized_at"),
+                "refresh_token_expires_at": expires_at.isoformat() if expires_at else None,
+            },
+            alerts=alerts,
+        )
+    finally:
+        store.close()
+
+
+def add_live(report: StatusReport, settings: Settings, now: datetime.datetime) -> StatusReport:
+    """Add what Spotify reports now: track counts and drift (someone edited a playlist by hand)."""
+    from spotify_tophits.actions import Services
+    from spotify_tophits.store import open_store
+
+    store = open_store(settings.paths.state_db)
+    try:
+        listing = {info.id: info for info in Services(settings).gateway(store, lambda: now).my_playlists()}
+        records = {(record.key, record.period): record for record in store.managed_playlists()}
+    finally:
+        store.close()
+    playlists = []
+    alerts = list(report.alerts)
+    for playlist in report.playlists:
+        record = records[(playlist.key, playlist.period)]
+        info = listing.get(record.spotify_id or "")
+        if info is None:
+            alerts.append(
+                health.Finding(
+                    health.WARNING,
+                    "playlist-missing",
+                    f"{playlist.name} is not in your library any more",
+                    "tophits update",
+                )
+            )
+            playlists.append(dataclasses.replace(playlist, live_tracks=None, drift=None))
+            continue
+        drift = record.snapshot_id is not None and info.snapshot_id != record.snapshot_id
+        if drift and playlist.status == "active":
+            alerts.append(
+                health.Finding(
+                    health.WARNING, "playlist-drift", f"{playlist.name} was changed outside tophits", "tophits update"
+                )
+            )
+        playlists.append(dataclasses.replace(playlist, live_tracks=info.total, drift=drift))
+    return dataclasses.replace(report, playlists=playlists, alerts=alerts, level=health.worst(alerts))
+
+
+def check_line(report: StatusReport) -> tuple[int, str]:
+    """Return the monitoring-plugin exit code and one line: 0 OK, 1 WARNING, 2 CRITICAL."""
+    code = {"ok": 0, "warning": 1, "critical": 2}[report.level]
+    label = {0: "OK", 1: "WARNING", 2: "CRITICAL"}[code]
+    active = [p for p in report.playlists if p.status == "active"]
+    last = report.runs[0] if report.runs else None
+    detail = f"{len(active)} playlists, last run {last.result} at {last.started_at}" if last else "no runs yet"
+    if report.alerts:
+        detail = "; ".join(alert.message for alert in report.alerts if alert.severity == report.level) or detail
+    return code, f"TOPHITS {label} - {detail}"

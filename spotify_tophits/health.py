@@ -1,0 +1,203 @@
+"""Findings derived from local state: what `status` alerts on and what `doctor` reports.
+
+Pure functions of the data they are given and the time passed in, so the same rule speaks the
+same way in `status`, `status --check`, `doctor` and notifications.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from spotify_tophits import ranking
+from spotify_tophits.clock import describe_duration, parse_utc
+from spotify_tophits.store import ManagedPlaylist
+
+CRITICAL = "critical"
+WARNING = "warning"
+# How often each playlist is expected to change; stale beyond twice that.
+CADENCE = {
+    "daily": datetime.timedelta(days=1),
+    "weekly": datetime.timedelta(days=7),
+    "monthly": datetime.timedelta(days=1),
+    "yearly": datetime.timedelta(days=1),
+}
+FAILED_RUNS_WARNING = 2
+FAILED_RUNS_CRITICAL = 3
+SOURCE_BROKEN_RUNS = 3
+MATCH_RATE_DROP = 0.20
+TOKEN_WARNING_DAYS = 30
+TOKEN_CRITICAL_DAYS = 7
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """Something that needs a person, with the exact fix."""
+
+    severity: str
+    code: str
+    message: str
+    fix: str
+
+
+def token_findings(expires_at: datetime.datetime | None, present: bool, now: datetime.datetime) -> list[Finding]:
+    """Refresh tokens die 6 months after authorisation: warn 30 days before, critical 7 days before."""
+    if not present:
+        return [Finding(CRITICAL, "auth-missing", "no Spotify authorisation", "tophits auth")]
+    if expires_at is None:
+        return []
+    left = expires_at - now
+    if left <= datetime.timedelta(0):
+        return [
+            Finding(CRITICAL, "auth-expired", f"the refresh token expired on {expires_at:%Y-%m-%d}", "tophits auth")
+        ]
+    if left < datetime.timedelta(days=TOKEN_CRITICAL_DAYS):
+        return [
+            Finding(
+                CRITICAL,
+                "auth-expiring",
+                f"the refresh token expires in {describe_duration(left.total_seconds())}",
+                "tophits auth",
+            )
+        ]
+    if left < datetime.timedelta(days=TOKEN_WARNING_DAYS):
+        return [
+            Finding(
+                WARNING,
+                "auth-expiring",
+                f"the refresh token expires in {left.days} days ({expires_at:%Y-%m-%d})",
+                "tophits auth",
+            )
+        ]
+    return []
+
+
+def playlist_findings(
+    records: Iterable[ManagedPlaylist], enabled: Iterable[str], now: datetime.datetime, today: datetime.date
+) -> list[Finding]:
+    """Stale playlists and rollovers that should have happened."""
+    findings = []
+    wanted = set(enabled)
+    for record in records:
+        if record.key not in wanted:
+            continue
+        if (
+            record.status == "active"
+            and record.key in ranking.PERIODIC
+            and record.period < ranking.period_of(record.key, today)
+        ):
+            findings.append(
+                Finding(
+                    WARNING,
+                    "rollover-pending",
+                    f"{record.name} belongs to {record.period} and was not finalised yet",
+                    "tophits update",
+                )
+            )
+            continue
+        if record.status != "active" or not record.updated_at:
+            continue
+        age = now - parse_utc(record.updated_at)
+        if age > 2 * CADENCE[record.key]:
+            findings.append(
+                Finding(
+                    CRITICAL,
+                    "playlist-stale",
+                    f"{record.name} last changed {describe_duration(age.total_seconds())} ago",
+                    "tophits update -v",
+                )
+            )
+    return findings
+
+
+def run_findings(runs: Sequence[Mapping[str, Any]]) -> list[Finding]:
+    """Consecutive failed runs, sources failing run after run, and a match rate that dropped. runs: newest first."""
+    findings = []
+    updates = [run for run in runs if run.get("command") == "update" and run.get("result") != "running"]
+    failed = 0
+    for run in updates:
+        if run.get("result") in ("ok", "refused"):
+            break
+        failed += 1
+    if failed >= FAILED_RUNS_WARNING:
+        severity = CRITICAL if failed >= FAILED_RUNS_CRITICAL else WARNING
+        last_error = (updates[0].get("summary") or {}).get("error", "see `journalctl -u tophits-update`")
+        findings.append(
+            Finding(
+                severity,
+                "runs-failing",
+                f"the last {failed} updates failed; last error: {last_error}",
+                "tophits doctor",
+            )
+        )
+    broken: dict[str, int] = {}
+    for source in {report["name"] for run in updates[:1] for report in (run.get("summary") or {}).get("sources", [])}:
+        for run in updates:
+            reports = {report["name"]: report for report in (run.get("summary") or {}).get("sources", [])}
+            if source not in reports or reports[source]["status"] != "failed":
+                break
+            broken[source] = broken.get(source, 0) + 1
+    for source, count in sorted(broken.items()):
+        if count >= SOURCE_BROKEN_RUNS:
+            findings.append(
+                Finding(WARNING, "source-broken", f"source {source} failed in the last {count} runs", "tophits doctor")
+            )
+    rates: list[float] = [
+        float(rate)
+        for run in updates
+        if run.get("result") == "ok" and (rate := (run.get("summary") or {}).get("match_rate")) is not None
+    ]
+    if len(rates) >= 3:
+        latest, earlier = rates[0], rates[1:8]
+        average = sum(earlier) / len(earlier)
+        if average - latest > MATCH_RATE_DROP:
+            findings.append(
+                Finding(
+                    WARNING,
+                    "match-rate-drop",
+                    f"match rate fell to {latest:.0%} from a 7-run average of {average:.0%}",
+                    "tophits update -v",
+                )
+            )
+    return findings
+
+
+def backup_findings(newest: datetime.datetime | None, now: datetime.datetime, max_age_hours: int) -> list[Finding]:
+    """No backup, or the newest older than the policy allows."""
+    if newest is None:
+        return [Finding(WARNING, "backup-missing", "no backup archive yet", "tophits backup")]
+    age = now - newest
+    if age > datetime.timedelta(hours=max_age_hours):
+        return [
+            Finding(
+                WARNING,
+                "backup-old",
+                f"the newest backup is {describe_duration(age.total_seconds())} old (policy: {max_age_hours} h)",
+                "tophits backup",
+            )
+        ]
+    return []
+
+
+def backoff_findings(not_before: str | None, now: datetime.datetime) -> list[Finding]:
+    """Spotify told us to wait: runs before `not_before` will exit 5 without calling it."""
+    if not not_before or parse_utc(not_before) <= now:
+        return []
+    wait = (parse_utc(not_before) - now).total_seconds()
+    return [
+        Finding(
+            WARNING,
+            "rate-limited",
+            f"Spotify rate limit: backing off for {describe_duration(wait)}"
+            f" (until {parse_utc(not_before):%Y-%m-%d %H:%M} UTC)",
+            "wait; the timer retries by itself",
+        )
+    ]
+
+
+def worst(findings: Iterable[Finding]) -> str:
+    """Return 'critical', 'warning' or 'ok'."""
+    severities = {finding.severity for finding in findings}
+    return CRITICAL if CRITICAL in severities else WARNING if WARNING in severities else "ok"
