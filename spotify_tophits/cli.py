@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
 import sys
 import tempfile
 import traceback
@@ -133,11 +134,21 @@ def update(
     """Fetch today's charts and bring every playlist up to date."""
     from spotify_tophits import render
     from spotify_tophits.actions import Services
-    from spotify_tophits.actions.update import run_update
+    from spotify_tophits.actions.update import UpdateResult, run_update
+    from spotify_tophits.notify import job_hooks
 
     settings = guarded(_settings)
-    result = guarded(lambda: run_update(Services(settings), only=playlists or (), dry_run=dry_run, force=force))
+
+    def job() -> UpdateResult:
+        with job_hooks(settings, "update"):
+            return run_update(Services(settings), only=playlists or (), dry_run=dry_run, force=force)
+
+    result = guarded(job)
     render.update_result(result, verbose=state["verbose"] > 0, quiet=bool(state["quiet"]))
+    if not dry_run:
+        from spotify_tophits.notify import Message, send
+
+        send(settings, Message("info", "tophits: playlists updated", render.update_summary_line(result)))
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 
@@ -245,11 +256,23 @@ def backup(
         return
     from spotify_tophits import render
     from spotify_tophits.actions import Services
-    from spotify_tophits.actions.backup import run_backup
+    from spotify_tophits.actions.backup import BackupResult, run_backup
+    from spotify_tophits.notify import job_hooks
 
     settings = guarded(_settings)
-    options = {"kind": kind, "destination": destination, "include_secrets": include_secrets, "offline": offline}
-    render.backup_result(guarded(lambda: run_backup(Services(settings), prune=prune, **options)))  # type: ignore[arg-type]
+
+    def job() -> BackupResult:
+        with job_hooks(settings, "backup"):
+            return run_backup(
+                Services(settings),
+                kind=kind,
+                destination=destination,
+                include_secrets=include_secrets,
+                offline=offline,
+                prune=prune,
+            )
+
+    render.backup_result(guarded(job))
 
 
 @backup_app.command("verify")
@@ -326,6 +349,86 @@ def restore(
         )
     )
     render.restore_result(result)
+
+
+@app.command()
+def notify(
+    failed_unit: Annotated[
+        str | None, typer.Option("--failed-unit", help="Report that this systemd unit failed (used by OnFailure=).")
+    ] = None,
+    test: Annotated[bool, typer.Option("--test", help="Send a test message to every channel.")] = False,
+) -> None:
+    """Send notifications to the channels in config.toml: a failed unit, or a test message."""
+    from spotify_tophits import render
+    from spotify_tophits.notify import Message, failed_unit_message, send, unit_result
+
+    settings = guarded(_settings)
+    if test:
+        messages = [
+            Message(severity, f"tophits: test ({severity})", f"A test {severity} notification from tophits.")
+            for severity in ("critical", "warning", "info")
+        ]
+    elif failed_unit:
+        result, status, tail = unit_result(failed_unit)
+        messages = [failed_unit_message(settings, failed_unit, status, result, tail)]
+    else:
+        fail("give --failed-unit UNIT or --test", ExitCode.USAGE)
+    if not settings.notify.channels:
+        fail("no notification channels in config.toml ([[notify.channels]])", ExitCode.CONFIG)
+    deliveries = [send(settings, message) for message in messages]
+    render.deliveries(deliveries)
+    # A dead channel never fails a job; only a test with nothing delivered reports failure.
+    if test and not any(delivery.sent for delivery in deliveries):
+        raise typer.Exit(ExitCode.TEMPORARY)
+
+
+systemd_app = typer.Typer(help="Install or remove the systemd units that schedule tophits.", no_args_is_help=True)
+app.add_typer(systemd_app, name="systemd")
+
+
+def _flavour(user: bool, system: bool) -> str:
+    if user and system:
+        fail("choose one of --user and --system", ExitCode.USAGE)
+    if user or system:
+        return "user" if user else "system"
+    return "system" if os.geteuid() == 0 else "user"
+
+
+@systemd_app.command("install")
+def systemd_install(
+    user: Annotated[bool, typer.Option("--user", help="Units for systemctl --user (default when not root).")] = False,
+    system: Annotated[
+        bool, typer.Option("--system", help="Hardened system units with a tophits user (default as root).")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the files and commands instead.")] = False,
+) -> None:
+    """Write the units with this tophits' absolute path, reload systemd and enable the timers."""
+    from spotify_tophits import render
+    from spotify_tophits.units import apply_install, plan_install
+
+    settings = guarded(_settings)
+    plan = guarded(lambda: plan_install(_flavour(user, system), settings.timezone))
+    if dry_run:
+        render.install_plan(plan)
+        return
+    render.done(guarded(lambda: apply_install(plan)))
+
+
+@systemd_app.command("uninstall")
+def systemd_uninstall(
+    user: Annotated[bool, typer.Option("--user", help="The systemctl --user units.")] = False,
+    system: Annotated[bool, typer.Option("--system", help="The system units.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be removed.")] = False,
+) -> None:
+    """Stop and disable the timers and remove the unit files (state and config stay)."""
+    from spotify_tophits import render
+    from spotify_tophits.units import apply_uninstall, plan_uninstall
+
+    plan = plan_uninstall(_flavour(user, system))
+    if dry_run:
+        render.install_plan(plan)
+        return
+    render.done(guarded(lambda: apply_uninstall(plan)))
 
 
 def main() -> None:

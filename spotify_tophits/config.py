@@ -125,6 +125,27 @@ class BackupSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class Channel:
+    """One notification channel: a generic JSON webhook or an Apprise URL, and the severities it gets."""
+
+    kind: str  # "webhook" or "apprise"
+    url: str = dataclasses.field(repr=False)  # may embed a token (Slack, Telegram, ...)
+    severities: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class NotifySettings:
+    """Where alerts go, and the optional dead-man's-switch ping URLs (healthchecks-style)."""
+
+    channels: tuple[Channel, ...]
+    ping: Mapping[str, str]  # job ("update", "backup") -> base URL
+    metrics_textfile: Path | None
+
+
+SEVERITIES = ("critical", "warning", "info")
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything a command needs to know, validated."""
 
@@ -141,6 +162,7 @@ class Settings:
     deezer_playlists: Mapping[str, int]
     deezer_requests_per_5s: int
     backup: BackupSettings
+    notify: NotifySettings
     config_file_found: bool
 
     @property
@@ -391,6 +413,41 @@ def _parse_backup(reader: _Reader, paths: Paths) -> BackupSettings:
     )
 
 
+def _parse_notify(reader: _Reader, metrics: _Reader) -> NotifySettings:
+    reader.check_keys({"channels", "ping_update", "ping_backup"})
+    raw_channels = reader.table.get("channels", [])
+    if not isinstance(raw_channels, list):
+        raise reader.fail("channels", raw_channels, "must be an array of tables ([[notify.channels]])")
+    channels = []
+    for index, raw in enumerate(raw_channels):
+        if not isinstance(raw, dict):
+            raise reader.fail(f"channels[{index}]", raw, "must be a table with webhook or apprise")
+        channel = _Reader(raw, reader.where, f"notify.channels[{index}].")
+        channel.check_keys({"webhook", "apprise", "severities"})
+        kinds = [kind for kind in ("webhook", "apprise") if kind in raw]
+        if len(kinds) != 1:
+            raise channel.fail(
+                "webhook", raw.get("webhook"), '- give exactly one of webhook = "https://..." or apprise = "..."'
+            )
+        url = channel.get(kinds[0], str, "")
+        if kinds[0] == "webhook" and not url.startswith(("http://", "https://")):
+            raise channel.fail("webhook", "<hidden>", "must be an http(s) URL")
+        severities = raw.get("severities", ["critical", "warning"])
+        if not isinstance(severities, list) or not severities or any(s not in SEVERITIES for s in severities):
+            raise channel.fail("severities", severities, 'must list some of "critical", "warning", "info"')
+        channels.append(Channel(kinds[0], url, tuple(severities)))
+    ping = {}
+    for job in ("update", "backup"):
+        url = reader.get(f"ping_{job}", str, "")
+        if url and not url.startswith(("http://", "https://")):
+            raise reader.fail(f"ping_{job}", "<hidden>", "must be an http(s) URL, e.g. https://hc-ping.com/<uuid>")
+        if url:
+            ping[job] = url.rstrip("/")
+    metrics.check_keys({"textfile"})
+    textfile = metrics.get("textfile", str, "")
+    return NotifySettings(tuple(channels), ping, Path(textfile) if textfile else None)
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings for this environment. A missing config file means defaults."""
     environ = dict(os.environ if environ is None else environ)
@@ -417,6 +474,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "min_chart_rows",
             "deezer",
             "backup",
+            "notify",
+            "metrics",
         }
     )
     timezone = reader.get("timezone", str, "UTC")
@@ -444,6 +503,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for country in deezer_table.table:
         deezer_playlists[country] = deezer_table.get(country, int, 0)
     backup = _parse_backup(reader.table_at("backup"), paths)
+    notify = _parse_notify(reader.table_at("notify"), reader.table_at("metrics"))
     endpoints = {}
     for key, variable in ENDPOINT_VARIABLES.items():
         url = environ.get(variable) or DEFAULT_ENDPOINTS[key]
@@ -464,5 +524,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         deezer_playlists=deezer_playlists,
         deezer_requests_per_5s=deezer_rate,
         backup=backup,
+        notify=notify,
         config_file_found=found,
     )

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from spotify_tophits.actions.status import StatusReport
     from spotify_tophits.actions.update import UpdateResult
     from spotify_tophits.archive import ArchiveFile, Verified
+    from spotify_tophits.notify import Delivery
+    from spotify_tophits.units import InstallPlan
 
 
 def console() -> Console | None:
@@ -72,6 +74,16 @@ def auth_status(status: AuthStatus) -> None:
 
 
 # -- update ------------------------------------------------------------------------------------------
+def update_summary_line(result: UpdateResult) -> str:
+    """One line per playlist for an info notification."""
+    lines = [f"{o.name}: {o.tracks}/{o.size} tracks, +{o.added} -{o.removed}, {o.status}" for o in result.playlists]
+    rate = "-" if result.match_rate is None else f"{result.match_rate:.0%}"
+    lines.append(
+        f"match rate {rate}, {len(result.unmatched)} unmatched, {result.requests.get('total', 0)} Spotify requests"
+    )
+    return "\n".join(lines + [f"warning: {w}" for w in result.warnings])
+
+
 def update_result(result: UpdateResult, verbose: bool, quiet: bool) -> None:
     if quiet and not result.exit_code:
         return
@@ -329,3 +341,31 @@ def doctor_report(report: DoctorReport) -> None:
     else:
         categories = len({c.category for c in report.checks if c.level != "ok"})
         echo(f"{errors} errors and {warnings} warnings in {categories} categories.")
+
+
+# -- notify and systemd -----------------------------------------------------------------------------------------
+def deliveries(items: list[Delivery]) -> None:
+    for delivery in items:
+        for label in delivery.sent:
+            echo(f"sent to {label}")
+        for reason in delivery.failed:
+            echo(f"NOT sent: {reason}")
+        if not delivery.sent and not delivery.failed:
+            echo("no channel takes this severity")
+
+
+def install_plan(plan: InstallPlan) -> None:
+    for path, text in plan.files:
+        if text:
+            echo(f"# --- {path}")
+            echo(text)
+        else:
+            echo(f"would remove {path}")
+    echo("# --- commands")
+    for command in plan.commands:
+        echo(" ".join(command))
+
+
+def done(lines: list[str]) -> None:
+    for line in lines:
+        echo(line)
