@@ -30,13 +30,18 @@ DEFAULT_ENDPOINTS = {
     "spotify_accounts": "https://accounts.spotify.com/",
     "deezer_api": "https://api.deezer.com/",
     "apple_rss": "https://rss.marketingtools.apple.com/",
+    "itunes_api": "https://itunes.apple.com/",
+    "spotify_charts": "https://charts-spotify-com-service.spotify.com/",
 }
 ENDPOINT_VARIABLES = {
     "spotify_api": "TOPHITS_SPOTIFY_API_URL",
     "spotify_accounts": "TOPHITS_SPOTIFY_ACCOUNTS_URL",
     "deezer_api": "TOPHITS_DEEZER_API_URL",
     "apple_rss": "TOPHITS_APPLE_RSS_URL",
+    "itunes_api": "TOPHITS_ITUNES_API_URL",
+    "spotify_charts": "TOPHITS_SPOTIFY_CHARTS_URL",
 }
+DEFAULT_SOURCES = ["deezer:worldwide", "apple:us"]
 DEFAULT_PLAYLISTS: dict[str, dict[str, Any]] = {
     "daily": {"size": 50, "name": "{prefix}Daily Hits"},
     "weekly": {"size": 100, "name": "{prefix}Weekly Hits"},
@@ -156,6 +161,7 @@ class Settings:
     prefix: str
     max_per_artist: int
     sources: tuple[str, ...]
+    weights: Mapping[str, float]
     playlists: Mapping[str, PlaylistSettings]
     max_retry_wait: float
     min_chart_rows: int
@@ -376,9 +382,11 @@ def render_playlist_name(template: str, prefix: str, period_start: datetime.date
 
 
 def _parse_sources(reader: _Reader, deezer_playlists: Mapping[str, int]) -> tuple[str, ...]:
-    sources = reader.table.get("sources", ["deezer:worldwide"])
+    sources = reader.table.get("sources", DEFAULT_SOURCES)
     if not isinstance(sources, list) or not sources or not all(isinstance(item, str) for item in sources):
         raise reader.fail("sources", sources, 'must be a non-empty list of strings, e.g. ["deezer:worldwide"]')
+    if len(set(sources)) != len(sources):
+        raise reader.fail("sources", sources, "lists a source twice; remove the duplicate")
     for source in sources:
         kind, _, argument = source.partition(":")
         if kind == "deezer":
@@ -390,8 +398,24 @@ def _parse_sources(reader: _Reader, deezer_playlists: Mapping[str, int]) -> tupl
         elif kind == "csv":
             if not argument:
                 raise reader.fail("sources", source, "needs a path or URL, e.g. csv:/srv/charts/today.csv")
+        elif kind == "apple":
+            if not re.fullmatch(r"[a-z]{2}", argument):
+                raise reader.fail("sources", source, "needs a two-letter Apple storefront, e.g. apple:us or apple:gb")
+        elif kind == "spotify-charts":
+            if argument not in ("", "global-weekly"):
+                raise reader.fail(
+                    "sources", source, "only the global weekly chart is public: spotify-charts:global-weekly"
+                )
+        elif kind == "me-top":
+            if argument:
+                raise reader.fail("sources", source, "takes no argument: write me-top")
         else:
-            raise reader.fail("sources", source, "is not a known source; use deezer:<country> or csv:<path-or-url>")
+            raise reader.fail(
+                "sources",
+                source,
+                "is not a known source; use deezer:<country>, apple:<storefront>, spotify-charts:global-weekly,"
+                " me-top or csv:<path-or-url>",
+            )
     return tuple(sources)
 
 
@@ -476,6 +500,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "backup",
             "notify",
             "metrics",
+            "weights",
         }
     )
     timezone = reader.get("timezone", str, "UTC")
@@ -502,6 +527,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     deezer_playlists = dict(DEEZER_CHART_PLAYLISTS)
     for country in deezer_table.table:
         deezer_playlists[country] = deezer_table.get(country, int, 0)
+    sources = _parse_sources(reader, deezer_playlists)
+    weights_table = reader.table_at("weights")
+    weights_table.check_keys(set(sources))
+    weights = {}
+    for source in weights_table.table:
+        weight = float(weights_table.get(source, float, 1.0))
+        if weight <= 0:
+            raise weights_table.fail(source, weight, "must be above 0 (remove the source to leave it out)")
+        weights[source] = weight
     backup = _parse_backup(reader.table_at("backup"), paths)
     notify = _parse_notify(reader.table_at("notify"), reader.table_at("metrics"))
     endpoints = {}
@@ -517,7 +551,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         timezone=timezone,
         prefix=prefix,
         max_per_artist=max_per_artist,
-        sources=_parse_sources(reader, deezer_playlists),
+        sources=tuple(sources),
+        weights=weights,
         playlists=_parse_playlists(reader.table_at("playlists"), prefix),
         max_retry_wait=max_retry_wait,
         min_chart_rows=min_chart_rows,

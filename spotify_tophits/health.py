@@ -113,7 +113,7 @@ def playlist_findings(
 
 
 def run_findings(runs: Sequence[Mapping[str, Any]]) -> list[Finding]:
-    """Consecutive failed runs, sources failing run after run, and a match rate that dropped. runs: newest first."""
+    """Consecutive failed runs, and a source whose match rate dropped. runs: newest first."""
     findings = []
     updates = [run for run in runs if run.get("command") == "update" and run.get("result") != "running"]
     failed = 0
@@ -132,24 +132,9 @@ def run_findings(runs: Sequence[Mapping[str, Any]]) -> list[Finding]:
                 "tophits doctor",
             )
         )
-    broken: dict[str, int] = {}
-    for source in {report["name"] for run in updates[:1] for report in (run.get("summary") or {}).get("sources", [])}:
-        for run in updates:
-            reports = {report["name"]: report for report in (run.get("summary") or {}).get("sources", [])}
-            if source not in reports or reports[source]["status"] != "failed":
-                break
-            broken[source] = broken.get(source, 0) + 1
-    for source, count in sorted(broken.items()):
-        if count >= SOURCE_BROKEN_RUNS:
-            findings.append(
-                Finding(WARNING, "source-broken", f"source {source} failed in the last {count} runs", "tophits doctor")
-            )
-    rates: list[float] = [
-        float(rate)
-        for run in updates
-        if run.get("result") == "ok" and (rate := (run.get("summary") or {}).get("match_rate")) is not None
-    ]
-    if len(rates) >= 3:
+    for source, rates in _source_match_rates(updates).items():
+        if len(rates) < 3:
+            continue
         latest, earlier = rates[0], rates[1:8]
         average = sum(earlier) / len(earlier)
         if average - latest > MATCH_RATE_DROP:
@@ -157,11 +142,36 @@ def run_findings(runs: Sequence[Mapping[str, Any]]) -> list[Finding]:
                 Finding(
                     WARNING,
                     "match-rate-drop",
-                    f"match rate fell to {latest:.0%} from a 7-run average of {average:.0%}",
-                    "tophits update -v",
+                    f"{source}: match rate fell to {latest:.0%} from a 7-run average of {average:.0%}",
+                    "tophits update -v (lists the unmatched rows)",
                 )
             )
     return findings
+
+
+def _source_match_rates(updates: Sequence[Mapping[str, Any]]) -> dict[str, list[float]]:
+    """Return each source's match rate per run that fetched it, newest first."""
+    rates: dict[str, list[float]] = {}
+    for run in updates:
+        for report in (run.get("summary") or {}).get("sources", []):
+            if report.get("status") == "fetched" and report.get("rows"):
+                rates.setdefault(report["name"], []).append(report["matched"] / report["rows"])
+    return rates
+
+
+def source_findings(records: Iterable[Mapping[str, Any]]) -> list[Finding]:
+    """A source that failed SOURCE_BROKEN_RUNS times in a row is broken (it is still tried every run)."""
+    return [
+        Finding(
+            WARNING,
+            "source-broken",
+            f"source {record['source']} has failed {record['consecutive_failures']} times in a row"
+            f" (last: {record['last_error']})",
+            "tophits doctor (checks each source); it is still tried every run",
+        )
+        for record in records
+        if record["consecutive_failures"] >= SOURCE_BROKEN_RUNS
+    ]
 
 
 def backup_findings(newest: datetime.datetime | None, now: datetime.datetime, max_age_hours: int) -> list[Finding]:

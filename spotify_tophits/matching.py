@@ -53,10 +53,25 @@ DURATION_STRONG_MS = 3_000
 MAX_MISS_BACKOFF_DAYS = 30
 
 
+def _fold_latin_accents(text: str) -> str:
+    # Beyoncé and Beyonce are one artist, but a Japanese dakuten or a Devanagari vowel sign
+    # changes the word: drop combining marks only where they sit on a Latin letter.
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept: list[str] = []
+    for character in decomposed:
+        if unicodedata.combining(character) and kept and kept[-1].isascii() and kept[-1].isalpha():
+            continue
+        kept.append(character)
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
 def normalise(text: str) -> str:
-    """Return text in NFKC, casefolded, with punctuation dropped and all letters kept (any script)."""
-    text = unicodedata.normalize("NFKC", text).casefold().replace("&", " and ")
-    return " ".join("".join(ch if ch.isalnum() else " " for ch in text).split())
+    """Return text in NFKC, casefolded, Latin accents folded, punctuation dropped, letters of every script kept."""
+    text = _fold_latin_accents(unicodedata.normalize("NFKC", text).casefold()).replace("&", " and ")
+    # Marks stay: they are part of words in Devanagari, Thai, Arabic and others.
+    return " ".join(
+        "".join(ch if ch.isalnum() or unicodedata.category(ch).startswith("M") else " " for ch in text).split()
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,13 +194,16 @@ def _quote(text: str) -> str:
     return text.replace('"', " ").strip()
 
 
+def plain_title(title: str) -> str:
+    """Return the title as a search engine wants it: no featured artists, brackets or ' - version' suffix."""
+    plain = DASH_SUFFIX.sub("", BRACKETED.sub(" ", FEATURE.sub(" ", title)))
+    return " ".join(plain.split()) or title
+
+
 def text_query(row: ChartRow) -> str:
-    """Return the fielded search query for a row: base title and primary artist, quoted."""
-    parts = split_title(row.title)
-    title = BRACKETED.sub(" ", FEATURE.sub(" ", row.title))
-    title = DASH_SUFFIX.sub("", title).strip() or parts.base
+    """Return the fielded search query for a row: plain title and primary artist, quoted."""
     artist = split_artists(row.artists[0])[0] if row.artists else ""
-    return f'track:"{_quote(title)}" artist:"{_quote(artist)}"'
+    return f'track:"{_quote(plain_title(row.title))}" artist:"{_quote(artist)}"'
 
 
 @dataclasses.dataclass(frozen=True)

@@ -102,9 +102,9 @@ def rank_tracks(
     weights: Mapping[str, float] | None = None,
 ) -> list[str]:
     """Return the ordered Spotify track ids for the window, at most `size` long."""
-    best: dict[tuple[str, datetime.date, str], RankedRow] = {}
+    best: dict[tuple[str, datetime.date, str | None], RankedRow] = {}
     for row in rows:
-        if not window.start <= row.chart_date <= window.end:
+        if row.spotify_id is None or not window.start <= row.chart_date <= window.end:
             continue
         # A track listed twice in one chart on one day counts once, at its better rank.
         slot = (row.chart, row.chart_date, row.spotify_id)
@@ -112,9 +112,10 @@ def rank_tracks(
             best[slot] = row
     scores: dict[str, _Score] = {}
     for row in sorted(best.values(), key=_order):
-        weight = (weights or {}).get(row.chart.split(":")[0], 1.0)
+        weight = (weights or {}).get(row.source, 1.0)
         # Sorted first, so a track whose sources disagree on its song or artist always takes the
         # keys of its first appearance, whatever order the rows came in.
+        assert row.spotify_id is not None
         score = scores.setdefault(row.spotify_id, _Score(song_key=row.song_key, artist_key=row.artist_key))
         score.points += weight * (row.row_count - row.rank + 1) / row.row_count
         score.days.add(row.chart_date)

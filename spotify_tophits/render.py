@@ -90,7 +90,8 @@ def update_result(result: UpdateResult, verbose: bool, quiet: bool) -> None:
     prefix = "[dry run] " if result.dry_run else ""
     for report in result.sources:
         if report.status == "fetched":
-            echo(f"{prefix}source {report.name}: {report.rows} rows, {report.matched} matched")
+            rate = f" ({report.matched / report.rows:.0%})" if report.rows else ""
+            echo(f"{prefix}source {report.name}: {report.rows} rows, {report.matched} matched{rate}")
         elif report.status == "cached":
             echo(f"{prefix}source {report.name}: today's chart already stored")
         else:
@@ -132,6 +133,14 @@ def update_result(result: UpdateResult, verbose: bool, quiet: bool) -> None:
         echo("unmatched rows (not on Spotify, or no candidate agreed on title and artist):")
         for source, artists, title in result.unmatched:
             echo(f"  {source}: {artists} – {title}")
+    if verbose and result.low_confidence:
+        echo("matches to check (text search, lower confidence):")
+        for source, artists, title, confidence in result.low_confidence:
+            echo(f"  {source}: {artists} – {title} ({confidence:.2f})")
+    if verbose and result.overrides:
+        echo("overrides applied (overrides.toml):")
+        for line in result.overrides:
+            echo(f"  {line}")
 
 
 # -- demo ------------------------------------------------------------------------------------------------
@@ -145,6 +154,8 @@ def demo_result(result: DemoResult, kept: bool) -> None:
     echo()
     echo(f"Simulated {len(result.updates)} days, {result.first_day} to {result.last_day}:")
     echo(f"{result.requests} requests to the emulator, {result.writes} of them writes.")
+    for name, (charts, rows, matched) in result.source_totals().items():
+        echo(f"  {name}: {charts} charts, {rows} rows, {matched / rows:.0%} matched to Spotify")
     for playlist in result.playlists:
         echo()
         label = " (final)" if playlist.status == "final" else ""

@@ -107,6 +107,8 @@ class SpotifyGateway(Protocol):
 
     def search_tracks(self, query: str) -> list[Track]: ...
 
+    def top_tracks(self) -> list[Track]: ...
+
 
 @dataclasses.dataclass
 class RetryPolicy:
@@ -474,6 +476,15 @@ class SpotipyGateway:
     def search_tracks(self, query: str) -> list[Track]:
         data = self._call("GET", "GET /search", lambda: self.client.search(q=query, type="track", limit=SEARCH_LIMIT))
         return [parse_track(item) for item in ((data or {}).get("tracks") or {}).get("items") or [] if item]
+
+    def top_tracks(self) -> list[Track]:
+        """The account's short-term (about four weeks) top tracks, at most 50, in one request."""
+        data = self._call(
+            "GET",
+            "GET /me/top/tracks",
+            lambda: self.client.current_user_top_tracks(limit=50, offset=0, time_range="short_term"),
+        )
+        return [parse_track(item) for item in (data or {}).get("items") or [] if item and item.get("id")]
 
 
 def _uris(track_ids: Iterable[str]) -> list[str]:

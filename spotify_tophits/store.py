@@ -109,6 +109,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
 ]
+MIGRATIONS.append(
+    (
+        "0002_source_health",
+        """
+        CREATE TABLE source_health (
+            source TEXT PRIMARY KEY,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            last_success TEXT,
+            last_failure TEXT,
+            last_error TEXT
+        );
+        """,
+    )
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -149,9 +163,10 @@ class RankedRow:
 
     chart_date: datetime.date
     chart: str
+    source: str
     row_count: int
     rank: int
-    spotify_id: str
+    spotify_id: str | None
     song_key: str
     artist_key: str
 
@@ -259,18 +274,18 @@ class Store:
         return None if row[0] is None else datetime.date.fromisoformat(row[0])
 
     def ranked_rows(self, start: datetime.date, end: datetime.date) -> list[RankedRow]:
-        """Return every resolved chart row with a chart date in [start, end]."""
+        """Return every chart row with a chart date in [start, end]; unmatched rows have spotify_id None."""
         cursor = self.connection.execute(
-            "SELECT o.chart_date, o.source || ':' || o.chart_id, o.row_count, r.rank, res.spotify_id,"
+            "SELECT o.chart_date, o.source || ':' || o.chart_id, o.source, o.row_count, r.rank, res.spotify_id,"
             " r.song_key, r.artist_key"
             " FROM chart_rows r JOIN observations o ON o.id = r.observation_id"
-            " JOIN resolutions res ON res.key = r.resolution_key"
-            " WHERE o.chart_date BETWEEN ? AND ? AND res.spotify_id IS NOT NULL",
+            " LEFT JOIN resolutions res ON res.key = r.resolution_key"
+            " WHERE o.chart_date BETWEEN ? AND ?",
             (start.isoformat(), end.isoformat()),
         )
         return [
-            RankedRow(datetime.date.fromisoformat(date), chart, count, rank, spotify_id, song, artist)
-            for date, chart, count, rank, spotify_id, song, artist in cursor
+            RankedRow(datetime.date.fromisoformat(date), chart, source, count, rank, spotify_id, song, artist)
+            for date, chart, source, count, rank, spotify_id, song, artist in cursor
         ]
 
     def due_misses(self, since: datetime.date, now: datetime.datetime) -> list[dict[str, Any]]:
@@ -297,6 +312,31 @@ class Store:
                     }
                 )
         return rows
+
+    def record_source(self, source: str, now: datetime.datetime, error: str | None) -> None:
+        """Count a source's consecutive failures (reset by a success)."""
+        with self.transaction() as connection:
+            connection.execute("INSERT OR IGNORE INTO source_health (source) VALUES (?)", (source,))
+            if error is None:
+                connection.execute(
+                    "UPDATE source_health SET consecutive_failures = 0, last_success = ? WHERE source = ?",
+                    (_utc_text(now), source),
+                )
+            else:
+                connection.execute(
+                    "UPDATE source_health SET consecutive_failures = consecutive_failures + 1, last_failure = ?,"
+                    " last_error = ? WHERE source = ?",
+                    (_utc_text(now), error, source),
+                )
+
+    def source_health(self) -> list[dict[str, Any]]:
+        """Return each source's health record."""
+        cursor = self.connection.execute(
+            "SELECT source, consecutive_failures, last_success, last_failure, last_error"
+            " FROM source_health ORDER BY source"
+        )
+        names = ("source", "consecutive_failures", "last_success", "last_failure", "last_error")
+        return [dict(zip(names, row, strict=True)) for row in cursor]
 
     # -- resolutions ---------------------------------------------------------------------------
     def get_resolution(self, key: str) -> Resolution | None:

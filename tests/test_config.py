@@ -17,7 +17,7 @@ def test_missing_config_file_means_documented_defaults(isolated_environment):
 
     assert not settings.config_file_found
     assert settings.timezone == "UTC"
-    assert settings.sources == ("deezer:worldwide",)
+    assert settings.sources == ("deezer:worldwide", "apple:us")
     assert {key: (p.size, p.enabled, p.public) for key, p in settings.playlists.items()} == {
         "daily": (50, True, False),
         "weekly": (100, True, False),

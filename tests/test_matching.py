@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import unicodedata
 
 import pytest
 from hypothesis import given
@@ -32,11 +33,16 @@ def test_normalise_is_idempotent(text):
 @given(st.text())
 def test_normalise_keeps_letters_of_every_script_and_drops_punctuation(text):
     result = normalise(text)
-    assert all(character.isalnum() or character == " " for character in result)
+    assert all(
+        character.isalnum() or character == " " or unicodedata.category(character).startswith("M")
+        for character in result
+    )
 
 
 def test_normalise_examples():
-    assert normalise("Beyoncé & JAY-Z!") == "beyoncé and jay z"
+    assert normalise("Beyoncé & JAY-Z!") == "beyonce and jay z"
+    assert normalise("नमस्ते") == "नमस्ते"  # the virama and vowel sign are part of the word
+    assert normalise("が") == "が"  # a dakuten is not an accent to fold
     assert normalise("夜明け") == "夜明け"
     assert normalise("ＡＢＣ") == "abc"
 

@@ -17,7 +17,16 @@ DAY = datetime.date(2026, 11, 28)  # a Saturday
 def row(
     day: int, rank: int, track: str, *, count: int = 10, chart: str = "deezer:1", song: str = "", artist: str = ""
 ) -> RankedRow:
-    return RankedRow(DAY - datetime.timedelta(days=day), chart, count, rank, track, song or track, artist or track)
+    return RankedRow(
+        DAY - datetime.timedelta(days=day),
+        chart,
+        chart.split(":")[0],
+        count,
+        rank,
+        track,
+        song or track,
+        artist or track,
+    )
 
 
 WIDE = Window("yearly", "2026", datetime.date(2026, 1, 1), DAY, datetime.date(2026, 1, 1))

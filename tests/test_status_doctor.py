@@ -28,7 +28,14 @@ runner = CliRunner()
 DAY = datetime.date(2026, 11, 10)
 SCHEMA = json.loads((Path(__file__).parents[1] / "spotify_tophits" / "schemas" / "status.schema.json").read_text())
 ENABLED_TIMER = TimerState("tophits-update.timer", "system", "enabled", "active", "Wed 2026-11-11 06:07:00 UTC", None)
-SMALL = "[playlists.monthly]\nsize = 60\n[playlists.yearly]\nsize = 60\n[playlists.weekly]\nsize = 60\n"
+SMALL = "\n".join(
+    [
+        'sources = ["deezer:worldwide"]',
+        "[playlists.monthly]\nsize = 60",
+        "[playlists.yearly]\nsize = 60",
+        "[playlists.weekly]\nsize = 60\n",
+    ]
+)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from spotify_tophits.store import open_store
 DEMO_CONFIG = """\
 # Written by `tophits demo`: the same settings a real installation would use.
 timezone = "UTC"
-sources = ["deezer:worldwide"]
+sources = ["deezer:worldwide", "apple:us"]
 
 [deezer]
 # The emulator has no request limit; the real Deezer allows 50 requests per 5 s per IP.
@@ -52,6 +52,16 @@ class DemoResult:
     playlists: list[DemoPlaylist]
     requests: int
     writes: int
+
+    def source_totals(self) -> dict[str, tuple[int, int, int]]:
+        """Return, per source, the charts fetched, the rows and the rows matched over the whole demo."""
+        totals: dict[str, tuple[int, int, int]] = {}
+        for update in self.updates:
+            for report in update.sources:
+                if report.status == "fetched":
+                    charts, rows, matched = totals.get(report.name, (0, 0, 0))
+                    totals[report.name] = (charts + 1, rows + report.rows, matched + report.matched)
+        return totals
 
 
 def follow_authorise_redirect(url: str) -> str:
@@ -86,6 +96,11 @@ def run_demo(
         for offset in range(days):
             day = first_day + datetime.timedelta(days=offset)
             emulator.set_deezer_chart(DEEZER_CHART_PLAYLISTS["worldwide"], world.chart(day))
+            emulator.set_apple_chart(
+                "us",
+                world.chart(day, audience="apple"),
+                datetime.datetime.combine(day, datetime.time(0), tzinfo=datetime.UTC),
+            )
             result = run_update(services, datetime.datetime.combine(day, datetime.time(6), tzinfo=datetime.UTC))
             updates.append(result)
             if progress is not None:

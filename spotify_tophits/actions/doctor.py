@@ -344,6 +344,8 @@ class _Doctor:
             from spotify_tophits.store import SCHEMA_VERSION
 
             self.add("state", OK, f"state DB healthy (schema {SCHEMA_VERSION})")
+            for finding in health.source_findings(store.source_health()):
+                self.add("sources", WARNING, finding.message, finding.fix)
             pid = holder_pid(settings.paths.lock_file)
             if pid is not None and not _running(pid):
                 if self.fix:
@@ -364,7 +366,7 @@ class _Doctor:
                     self.add("history", WARNING, f"no chart history yet for {playlist.key}", "tophits update")
                     continue
                 count = len(
-                    ranking.rank_tracks(
+                    ranking.rank_tracks(  # same weights as update, so the count is what update would get
                         store.ranked_rows(window.start, window.end), window, playlist.size, settings.max_per_artist
                     )
                 )

@@ -211,6 +211,7 @@ def collect_status(
                 settings.backup.max_age_hours,
             )
             + health.backoff_findings(store.get_meta("not_before"), now)
+            + health.source_findings(store.source_health())
         )
         if backups.last_verified_ok is False:
             alerts.append(

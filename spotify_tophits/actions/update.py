@@ -21,12 +21,15 @@ from spotify_tophits.config import PlaylistSettings, Settings, render_playlist_n
 from spotify_tophits.errors import AuthError, ConfigError, RateLimitedError, SourceError, TophitsError, UsageError
 from spotify_tophits.lock import run_lock
 from spotify_tophits.matching import primary_artist, resolve, song_key
+from spotify_tophits.overrides import apply_overrides, load_overrides
 from spotify_tophits.reconcile import reconcile
 from spotify_tophits.sources import Chart, ChartRow, build_sources
 from spotify_tophits.spotify import PlaylistInfo, SpotifyGateway, Track
-from spotify_tophits.store import ManagedPlaylist, Store, open_store
+from spotify_tophits.store import ManagedPlaylist, RankedRow, Store, open_store
 
 logger = logging.getLogger(__name__)
+# Text matches under this confidence are listed by `update -v` for a person to check.
+LOW_CONFIDENCE = 0.9
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +74,8 @@ class UpdateResult:
     sources: list[SourceReport] = dataclasses.field(default_factory=list)
     playlists: list[PlaylistOutcome] = dataclasses.field(default_factory=list)
     unmatched: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    low_confidence: list[tuple[str, str, str, float]] = dataclasses.field(default_factory=list)
+    overrides: list[str] = dataclasses.field(default_factory=list)
     rows_new: int = 0
     rows_matched: int = 0
     searches: int = 0
@@ -93,6 +98,7 @@ class UpdateResult:
             "rows_matched": self.rows_matched,
             "match_rate": self.match_rate,
             "unmatched": len(self.unmatched),
+            "low_confidence": len(self.low_confidence),
             "searches": self.searches,
             "requests": self.requests,
             "warnings": self.warnings,
@@ -123,7 +129,10 @@ class _Run:
         self._gateway: SpotifyGateway | None = None
         self._listing: dict[str, PlaylistInfo] | None = None
         self._user_id: str | None = None
+        self._rows: tuple[datetime.date, datetime.date, list[RankedRow]] | None = None
         self.result = UpdateResult(run_id=None, today=self.today, dry_run=dry_run)
+        self.overrides = load_overrides(self.settings.paths.config_dir / "overrides.toml")
+        self.result.overrides = self.overrides.describe()
 
     @property
     def gateway(self) -> SpotifyGateway:
@@ -140,7 +149,7 @@ class _Run:
     def fetch_charts(self) -> list[Chart]:
         charts = []
         session = self.services.http_session()
-        for source in build_sources(self.settings, self.store, session):
+        for source in build_sources(self.settings, self.store, session, lambda: self.gateway):
             if self.store.has_observation(source.name, source.chart_id, self.today):
                 self.result.sources.append(SourceReport(source.name, "cached"))
                 continue
@@ -149,7 +158,11 @@ class _Run:
             except SourceError as error:
                 self.result.sources.append(SourceReport(source.name, "failed", message=error.message))
                 self.result.warnings.append(error.message)
+                if not self.dry_run:
+                    self.store.record_source(source.name, self.now, error.message)
                 continue
+            if not self.dry_run:
+                self.store.record_source(source.name, self.now, None)
             charts.append(chart)
         if self.result.sources and all(report.status == "failed" for report in self.result.sources) and not charts:
             raise SourceError(
@@ -165,6 +178,8 @@ class _Run:
         self.result.rows_new += 1
         if outcome.spotify_id:
             self.result.rows_matched += 1
+            if outcome.confidence < LOW_CONFIDENCE and not outcome.cached:
+                self.result.low_confidence.append((source, ", ".join(row.artists), row.title, outcome.confidence))
         else:
             self.result.unmatched.append((source, ", ".join(row.artists), row.title))
         return {
@@ -212,6 +227,13 @@ class _Run:
         return plans
 
     # -- step 6: reconcile ---------------------------------------------------------------------------------------
+    def rows(self, window: ranking.Window) -> list[RankedRow]:
+        """Return the chart rows (overrides applied) for a window, reading the DB once for all windows."""
+        if self._rows is None or not (self._rows[0] <= window.start and window.end <= self._rows[1]):
+            start = min(window.start, datetime.date(window.end.year, 1, 1))
+            self._rows = (start, window.end, apply_overrides(self.store.ranked_rows(start, window.end), self.overrides))
+        return [row for row in self._rows[2] if window.start <= row.chart_date <= window.end]
+
     def listing(self) -> dict[str, PlaylistInfo]:
         if self._listing is None:
             self._listing = {info.id: info for info in self.gateway.my_playlists()}
@@ -250,8 +272,8 @@ class _Run:
         )
 
     def sync(self, playlist: PlaylistSettings, window: ranking.Window) -> PlaylistOutcome:
-        rows = self.store.ranked_rows(window.start, window.end)
-        target = ranking.rank_tracks(rows, window, playlist.size, self.settings.max_per_artist)
+        rows = self.rows(window)
+        target = ranking.rank_tracks(rows, window, playlist.size, self.settings.max_per_artist, self.settings.weights)
         record = self.store.get_playlist(playlist.key, window.period)
         name = render_playlist_name(playlist.name, self.settings.prefix, window.period_start)
         description = describe_playlist(playlist, window, self.settings.sources)

@@ -33,6 +33,14 @@ CLIENT_SECRET = "tophits-sandbox-secret"  # noqa: S105 - a fixed, public test cr
 USER_ID = "sandbox-user"
 ACCOUNT_ID = "acct-5a4db0x"
 SPOTIFY_OWNER = "spotify"
+APPLE_ID_BASE = 1_500_000_000
+
+
+def apple_title(song: Song) -> str:
+    """Apple names featured artists in the title ("Song (feat. X)") and credits only the main artist."""
+    return f"{song.title} (feat. {', '.join(song.artists[1:])})" if len(song.artists) > 1 else song.title
+
+
 FIELD_FILTER = re.compile(r'(isrc|track|artist):(?:"([^"]*)"|(\S+))')
 
 
@@ -71,8 +79,17 @@ class EmulatedPlaylist:
 
 
 def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join("".join(ch if ch.isalnum() else " " for ch in text).split())
+    # Like Spotify's search: case-insensitive, and accent-insensitive for Latin letters.
+    out: list[str] = []
+    for character in unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold()):
+        if unicodedata.combining(character) and out and out[-1].isascii():
+            continue
+        out.append(character)
+    folded = unicodedata.normalize("NFC", "".join(out))
+    # Marks stay: they are part of words in Devanagari, Thai, Arabic and others.
+    return " ".join(
+        "".join(ch if ch.isalnum() or unicodedata.category(ch).startswith("M") else " " for ch in folded).split()
+    )
 
 
 class Emulator:
@@ -86,11 +103,21 @@ class Emulator:
         self.faults: list[Fault] = []
         self.latency = 0.0
         self.tracks: dict[str, CatalogTrack] = {track.id: track for track in self.world.catalog}
+        # Searches compare normalised names; computing them once keeps the emulator fast.
+        self.track_words = {
+            track.id: (_normalise(track.name), _normalise(" ".join(track.artists))) for track in self.world.catalog
+        }
+        self.song_words = {
+            song.number: (_normalise(song.title), _normalise(" ".join(song.artists))) for song in self.world.songs
+        }
         self.playlists: dict[str, EmulatedPlaylist] = {}
         self.codes: dict[str, str] = {}
         self.access_tokens: dict[str, float] = {}
         self.refresh_tokens: dict[str, str] = {}
         self.deezer_charts: dict[int, list[Song]] = {}
+        self.apple_charts: dict[str, list[Song]] = {}
+        self.apple_updated: datetime.datetime | None = None
+        self.spotify_weekly: tuple[datetime.date, list[Song]] | None = None
         self.deezer_songs = {song.deezer_id: song for song in self.world.songs}
         self.top_tracks: list[str] = []
         self.user_id = USER_ID
@@ -134,6 +161,8 @@ class Emulator:
             "TOPHITS_SPOTIFY_ACCOUNTS_URL": self.base_url + "accounts/",
             "TOPHITS_DEEZER_API_URL": self.base_url + "deezer/",
             "TOPHITS_APPLE_RSS_URL": self.base_url + "apple/",
+            "TOPHITS_ITUNES_API_URL": self.base_url + "itunes/",
+            "TOPHITS_SPOTIFY_CHARTS_URL": self.base_url + "spotify-charts/",
             "SPOTIPY_CLIENT_ID": CLIENT_ID,
             "SPOTIPY_CLIENT_SECRET": CLIENT_SECRET,
         }
@@ -208,9 +237,24 @@ class Emulator:
             playlist.items = list(items)
             playlist.version += 1
 
+    def add_track(self, track: CatalogTrack) -> None:
+        """Add a track to the catalogue (for tests that need a particular trap)."""
+        with self.lock:
+            self.tracks[track.id] = track
+            self.track_words[track.id] = (_normalise(track.name), _normalise(" ".join(track.artists)))
+
     def set_deezer_chart(self, playlist_id: int, songs: Sequence[Song]) -> None:
         with self.lock:
             self.deezer_charts[playlist_id] = list(songs)
+
+    def set_apple_chart(self, storefront: str, songs: Sequence[Song], updated: datetime.datetime | None = None) -> None:
+        with self.lock:
+            self.apple_charts[storefront] = list(songs)
+            self.apple_updated = updated
+
+    def set_spotify_weekly(self, day: datetime.date, songs: Sequence[Song]) -> None:
+        with self.lock:
+            self.spotify_weekly = (day, list(songs))
 
     def reset_counts(self) -> None:
         with self.lock:
@@ -340,6 +384,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._api(method, path[len("/v1") :], query, raw)
         if path.startswith("/deezer/"):
             return self._deezer(method, path[len("/deezer") :], query)
+        if path.startswith("/apple/"):
+            return self._apple(path[len("/apple") :])
+        if path.startswith("/itunes/"):
+            return self._itunes(path[len("/itunes") :], query)
+        if path.startswith("/spotify-charts/"):
+            return self._spotify_charts(path[len("/spotify-charts") :])
         raise HttpError(404, "Service not found")
 
     # -- accounts service ---------------------------------------------------------------------------------
@@ -635,8 +685,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         for track in self.emulator.tracks.values():
             if "isrc" in fields and track.isrc.upper() != fields["isrc"].upper():
                 continue
-            name = _normalise(track.name)
-            artists = _normalise(" ".join(track.artists))
+            name, artists = self.emulator.track_words[track.id]
             if "track" in fields and not set(_normalise(fields["track"]).split()) <= set(name.split()):
                 continue
             if "artist" in fields and _normalise(fields["artist"]) not in artists:
@@ -666,6 +715,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if index + limit < len(rows):
                 page["next"] = f"{emulator.base_url}deezer{path}?index={index + limit}&limit={limit}"
             return 200, page, {}
+        if path == "/search":
+            fields = {name: quoted or bare for name, quoted, bare in FIELD_FILTER.findall(query.get("q", ""))}
+            found = [
+                song
+                for song in emulator.world.songs
+                if ("track" not in fields or _normalise(fields["track"]) == emulator.song_words[song.number][0])
+                and ("artist" not in fields or _normalise(fields["artist"]) in emulator.song_words[song.number][1])
+            ]
+            rows = [self._deezer_track(song, full=False) for song in found[: int(query.get("limit", 25))]]
+            return 200, {"data": rows, "total": len(found)}, {}
         match = re.fullmatch(r"/track/(\d+)", path)
         if match:
             song = emulator.deezer_songs.get(int(match.group(1)))
@@ -673,6 +732,91 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return 200, {"error": {"type": "DataException", "message": "no data", "code": 800}}, {}
             return 200, self._deezer_track(song, full=True), {}
         raise HttpError(404, "Not found")
+
+    # -- Apple, iTunes and Spotify's public charts ------------------------------------------------------------
+    def _apple(self, path: str) -> tuple[int, Any, dict[str, str]]:
+        match = re.fullmatch(r"/api/v2/([a-z]{2})/music/most-played/(\d+)/songs\.json", path)
+        if not match:
+            raise HttpError(404, "Not found")
+        size = int(match.group(2))
+        if size > 100:
+            # The real feed answers 500 above 100 items.
+            raise HttpError(500, "Internal error")
+        songs = self.emulator.apple_charts.get(match.group(1))
+        if songs is None:
+            raise HttpError(404, "Not found")
+        updated = self.emulator.apple_updated or datetime.datetime.now(datetime.UTC)
+        results = [
+            {
+                "artistName": song.artists[0],
+                "id": str(APPLE_ID_BASE + song.number),
+                "name": apple_title(song),
+                "releaseDate": "2026-01-01",
+                "kind": "songs",
+                "artistId": str(sum(map(ord, song.artists[0]))),
+                "contentAdvisoryRating": "Explict" if song.number % 5 == 0 else "",
+                "genres": [{"genreId": "14", "name": "Pop"}],
+                "url": f"https://music.apple.com/{match.group(1)}/song/{APPLE_ID_BASE + song.number}",
+            }
+            for song in songs[:size]
+        ]
+        feed = {
+            "title": "Top Songs",
+            "id": f"https://rss.applemarketingtools.com/api/v2/{match.group(1)}/music/most-played/{size}/songs.json",
+            "updated": updated.isoformat(),
+            "results": results,
+        }
+        return 200, {"feed": feed}, {}
+
+    def _itunes(self, path: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        if path != "/lookup":
+            raise HttpError(404, "Not found")
+        by_id = {APPLE_ID_BASE + song.number: song for song in self.emulator.world.songs}
+        results = []
+        for text in query.get("id", "").split(","):
+            song = by_id.get(int(text)) if text.isdigit() else None
+            if song is not None:
+                results.append(
+                    {
+                        "wrapperType": "track",
+                        "kind": "song",
+                        "trackId": APPLE_ID_BASE + song.number,
+                        "trackName": apple_title(song),
+                        "artistName": song.artists[0],
+                        "trackTimeMillis": song.duration_ms,
+                        "trackExplicitness": "notExplicit",
+                    }
+                )
+        return 200, {"resultCount": len(results), "results": results}, {}
+
+    def _spotify_charts(self, path: str) -> tuple[int, Any, dict[str, str]]:
+        if path != "/public/v0/charts" or self.emulator.spotify_weekly is None:
+            raise HttpError(404, "Not found")
+        day, songs = self.emulator.spotify_weekly
+        entries = [
+            {
+                "chartEntryData": {
+                    "currentRank": rank,
+                    "previousRank": rank + 1,
+                    "peakRank": rank,
+                    "appearancesOnChart": 3,
+                },
+                "trackMetadata": {
+                    "trackName": song.title,
+                    "trackUri": f"spotify:track:{song.spotify_id}",
+                    "artists": [
+                        {"name": name, "spotifyUri": f"spotify:artist:{stable_id('artist', name)}"}
+                        for name in song.artists
+                    ],
+                },
+            }
+            for rank, song in enumerate([s for s in songs if s.spotify_id][:50], start=1)
+        ]
+        chart = {
+            "displayChart": {"chartMetadata": {"alias": "REGIONAL_GLOBAL_WEEKLY"}, "date": day.isoformat()},
+            "entries": entries,
+        }
+        return 200, {"chartEntryViewResponses": [chart]}, {}
 
     def _deezer_track(self, song: Song, full: bool) -> dict[str, Any]:
         data: dict[str, Any] = {

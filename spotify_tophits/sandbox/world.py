@@ -282,15 +282,18 @@ class World:
     def day_number(self, day: datetime.date) -> int:
         return (day - self.start).days
 
-    def score(self, song: Song, day: datetime.date) -> float:
-        """Return the song's chart strength on a day: a rise after release, then a slow decay, with noise."""
+    def score(self, song: Song, day: datetime.date, audience: str = "deezer") -> float:
+        """Return the song's chart strength on a day for an audience: a rise after release, a slow decay, noise."""
         age = self.day_number(day) - song.release_day
         if age < 0:
             return 0.0
         curve = (1 - math.exp(-age / 4)) * math.exp(-age / song.lifetime)
-        return song.strength * curve * (0.85 + 0.3 * _noise(self.seed, song.number, day.isoformat()))
+        # Each service's listeners differ a little, so their charts overlap without being equal.
+        taste = 0.8 + 0.4 * _noise(self.seed, "taste", audience, song.number) if audience != "deezer" else 1.0
+        return song.strength * curve * taste * (0.85 + 0.3 * _noise(self.seed, song.number, day.isoformat(), audience))
 
-    def chart(self, day: datetime.date, size: int | None = None) -> list[Song]:
-        """Return the day's chart, best first."""
-        ranked = sorted(self.songs, key=lambda song: (-self.score(song, day), song.number))
-        return [song for song in ranked if self.score(song, day) > 0][: size or self.chart_size]
+    def chart(self, day: datetime.date, size: int | None = None, audience: str = "deezer") -> list[Song]:
+        """Return the day's chart for an audience (deezer, apple, spotify), best first."""
+        scores = {song.number: self.score(song, day, audience) for song in self.songs}
+        ranked = sorted(self.songs, key=lambda song: (-scores[song.number], song.number))
+        return [song for song in ranked if scores[song.number] > 0][: size or self.chart_size]

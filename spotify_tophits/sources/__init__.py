@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import requests
 
     from spotify_tophits.config import Settings
+    from spotify_tophits.spotify import SpotifyGateway
     from spotify_tophits.store import Store
 
 USER_AGENT = "tophits/0.1 (+https://github.com/; self-hosted playlist bot)"
@@ -123,10 +124,18 @@ def get_json(session: requests.Session, source: str, url: str, params: Mapping[s
     raise SourceError(f"{source}: {url} unreachable ({last_error}); skipped")
 
 
-def build_sources(settings: Settings, store: Store, session: requests.Session) -> list[ChartSource]:
-    """Return the configured sources, in configuration order."""
+def build_sources(
+    settings: Settings,
+    store: Store,
+    session: requests.Session,
+    gateway: Callable[[], SpotifyGateway] | None = None,
+) -> list[ChartSource]:
+    """Return the configured sources, in configuration order. `gateway` serves the me-top source."""
+    from spotify_tophits.sources.apple import AppleSource
     from spotify_tophits.sources.csvfile import CsvSource
     from spotify_tophits.sources.deezer import DeezerSource
+    from spotify_tophits.sources.me_top import MeTopSource
+    from spotify_tophits.sources.spotify_charts import SpotifyChartsSource
 
     sources: list[ChartSource] = []
     for spec in settings.sources:
@@ -148,4 +157,28 @@ def build_sources(settings: Settings, store: Store, session: requests.Session) -
             sources.append(
                 CsvSource(name=spec, location=argument, session=session, minimum_rows=settings.min_chart_rows)
             )
+        elif kind == "apple":
+            sources.append(
+                AppleSource(
+                    name=spec,
+                    storefront=argument,
+                    base_url=settings.endpoints["apple_rss"],
+                    itunes_url=settings.endpoints["itunes_api"],
+                    deezer_url=settings.endpoints["deezer_api"],
+                    session=session,
+                    store=store,
+                    minimum_rows=settings.min_chart_rows,
+                )
+            )
+        elif kind == "spotify-charts":
+            sources.append(
+                SpotifyChartsSource(
+                    name=spec,
+                    base_url=settings.endpoints["spotify_charts"],
+                    session=session,
+                    minimum_rows=settings.min_chart_rows,
+                )
+            )
+        elif kind == "me-top" and gateway is not None:
+            sources.append(MeTopSource(name=spec, gateway=gateway, minimum_rows=1))
     return sources
