@@ -219,17 +219,29 @@ def doctor(
     offline: Annotated[bool, typer.Option("--offline", help="Skip the checks that need the network.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too (exit 1).")] = False,
     fix: Annotated[bool, typer.Option("--fix", help="Do the safe fixes: create directories, tighten modes.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="Print nothing when all is well; only problems otherwise.")
+    ] = False,
+    notify: Annotated[
+        bool, typer.Option("--notify", help="Send ✗ and ! findings to the notification channels, once a day each.")
+    ] = False,
 ) -> None:
     """Check the installation, one line per check, with the command that fixes each problem."""
     from spotify_tophits import render
     from spotify_tophits.actions.doctor import run_doctor
     from spotify_tophits.clock import utc_now
 
-    report = guarded(lambda: run_doctor(utc_now(), offline=offline, fix=fix))
+    now = utc_now()
+    report = guarded(lambda: run_doctor(now, offline=offline, fix=fix))
+    if notify:
+        from spotify_tophits.notify import notify_findings
+
+        settings = guarded(_settings)
+        notify_findings(settings, report.checks, now.astimezone(settings.zone).date())
     if as_json:
         render.doctor_json(report)
     else:
-        render.doctor_report(report)
+        render.doctor_report(report, quiet=quiet)
     raise typer.Exit(report.exit_code(strict))
 
 

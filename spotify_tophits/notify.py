@@ -15,6 +15,7 @@ import logging
 import socket
 import subprocess
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from spotify_tophits import health
@@ -214,3 +215,44 @@ def failed_unit_message(settings: Settings, unit: str, status: int | None, resul
         lines.append("Last log lines:\n" + "\n".join(tail.strip().splitlines()[-5:]))
     lines.append(f"Fix: {fix.format(unit=unit)}")
     return Message(severity, f"tophits: {unit} failed", "\n".join(lines), tuple(findings))
+
+
+def notify_findings(
+    settings: Settings, checks: Sequence[Any], today: datetime.date, memory: Path | None = None
+) -> Delivery:
+    """Send doctor's ✗ (critical) and ! (warning) lines with their fixes, each at most once a day.
+
+    `checks` are doctor checks (category, level, message, fix). What was sent today is remembered
+    in `notified.json` in the state directory, so a lasting problem is not repeated until tomorrow.
+    """
+    import json
+
+    memory = memory or settings.paths.state_dir / "notified.json"
+    try:
+        sent_before: dict[str, str] = json.loads(memory.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        sent_before = {}
+    delivery = Delivery()
+    remembered = {key: day for key, day in sent_before.items() if day == today.isoformat()}
+    for level, severity, mark in (("error", health.CRITICAL, "✗"), ("warning", health.WARNING, "!")):
+        fresh = [
+            check for check in checks if check.level == level and f"{check.category}|{check.message}" not in remembered
+        ]
+        if not fresh:
+            continue
+        body = "\n".join(f"{mark} {check.category}: {check.message}\n    fix: {check.fix}" for check in fresh)
+        findings = tuple(health.Finding(severity, check.category, check.message, check.fix or "") for check in fresh)
+        result = send(
+            settings, Message(severity, f"tophits doctor: {len(fresh)} {severity} finding(s)", body, findings)
+        )
+        delivery.sent += result.sent
+        delivery.failed += result.failed
+        if result.sent:
+            remembered.update({f"{check.category}|{check.message}": today.isoformat() for check in fresh})
+    from spotify_tophits.files import write_atomically
+
+    try:
+        write_atomically(memory, json.dumps(remembered, indent=1, sort_keys=True).encode("utf-8"))
+    except OSError as error:
+        logger.warning("could not remember sent notifications (%s)", error)
+    return delivery

@@ -338,9 +338,13 @@ def doctor_json(report: DoctorReport) -> None:
     echo(json.dumps({"checks": [dataclasses.asdict(c) for c in report.checks], "fixed": report.fixed}, indent=2))
 
 
-def doctor_report(report: DoctorReport) -> None:
+def doctor_report(report: DoctorReport, quiet: bool = False) -> None:
     marks = {"ok": "✓", "warning": "!", "error": "✗"}
+    if quiet and not report.count("error") and not report.count("warning"):
+        return
     for check in report.checks:
+        if quiet and check.level == "ok":
+            continue
         echo(f"{marks[check.level]} {check.category}: {check.message}")
         if check.fix and check.level != "ok":
             echo(f"    fix: {check.fix}")

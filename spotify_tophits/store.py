@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -526,18 +526,32 @@ class Store:
 
         Other processes may write meanwhile: the copy is one transaction's view.
         """
-        with tempfile.TemporaryDirectory(prefix="tophits-backup-") as directory:
-            target = sqlite3.connect(Path(directory) / "state.db")
-            try:
-                self.connection.backup(target)
-                target.execute("PRAGMA journal_mode = DELETE")
-            finally:
-                target.close()
-            return (Path(directory) / "state.db").read_bytes()
+        return database_bytes(self.connection)
 
     def integrity_check(self) -> list[str]:
         """Return SQLite's integrity_check findings; ["ok"] means healthy."""
         return [str(row[0]) for row in self.connection.execute("PRAGMA integrity_check")]
+
+
+def database_bytes(connection: sqlite3.Connection) -> bytes:
+    """Return a consistent copy of the database behind connection as bytes (SQLite's online backup API)."""
+    with tempfile.TemporaryDirectory(prefix="tophits-backup-") as directory:
+        target = sqlite3.connect(Path(directory) / "state.db")
+        try:
+            connection.backup(target)
+            target.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            target.close()
+        return (Path(directory) / "state.db").read_bytes()
+
+
+def file_bytes(path: Path) -> bytes:
+    """Return a consistent copy of the state DB file at path, read without changing it."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return database_bytes(connection)
+    finally:
+        connection.close()
 
 
 def _newer_schema_error(version: int, path: Path | None) -> DataSafetyError:
@@ -548,15 +562,18 @@ def _newer_schema_error(version: int, path: Path | None) -> DataSafetyError:
 
 
 def _apply_migrations(connection: sqlite3.Connection, path: Path | None) -> None:
+    """Apply every pending migration in one transaction: all of them, or none."""
     version = connection.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise _newer_schema_error(version, path)
-    for number, (name, script) in enumerate(MIGRATIONS, start=1):
-        if number <= version:
-            continue
-        # executescript would commit on its own, so run statements one by one in our transaction.
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+    if version == SCHEMA_VERSION:
+        return
+    # executescript would commit on its own, so run statements one by one in our transaction.
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for number, (name, script) in enumerate(MIGRATIONS[:SCHEMA_VERSION], start=1):
+            if number <= version:
+                continue
             for statement in script.split(";"):
                 if statement.strip():
                     connection.execute(statement)
@@ -568,11 +585,63 @@ def _apply_migrations(connection: sqlite3.Connection, path: Path | None) -> None
                 "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
                 (name, _utc_text(datetime.datetime.now(datetime.UTC))),
             )
-            connection.execute(f"PRAGMA user_version = {number}")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def schema_version_of(path: Path) -> int:
+    """Return the schema version of an existing state DB without changing it (0 for a new file)."""
+    check_is_sqlite(path)
+    if not path.exists():
+        return 0
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return int(connection.execute("PRAGMA user_version").fetchone()[0])
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        raise DataSafetyError(f"state DB {path} cannot be read ({error}); run `tophits doctor`") from None
+
+
+def _checkpoint(path: Path) -> None:
+    """Fold a WAL left by an earlier run into the DB file, so a copy sees every committed change."""
+    if not Path(f"{path}-wal").exists():
+        return
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
+
+
+def _migrate_copy(path: Path) -> None:
+    """Migrate an older DB on a copy and swap the copy in with one rename: the original is never written."""
+    copy = path.with_name(f".{path.name}.migrating")
+    for stale in (copy, Path(f"{copy}-wal"), Path(f"{copy}-shm")):
+        stale.unlink(missing_ok=True)
+    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    target = sqlite3.connect(copy, isolation_level=None)
+    try:
+        source.backup(target)
+        target.execute("PRAGMA journal_mode = DELETE")
+        _apply_migrations(target, path)
+    except BaseException:
+        target.close()
+        source.close()
+        copy.unlink(missing_ok=True)
+        raise
+    target.close()
+    source.close()
+    os.chmod(copy, 0o600)
+    # The old WAL (if any) belongs to the old file; fold it in before the swap so it cannot be
+    # replayed into the migrated one.
+    for leftover in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
+    os.replace(copy, path)
 
 
 def open_reader(path: Path) -> Store:
@@ -596,10 +665,12 @@ def open_reader(path: Path) -> Store:
     return Store(connection, path)
 
 
-def open_store(path: Path | None) -> Store:
+def open_store(path: Path | None, pre_migration: Callable[[Path], Path] | None = None) -> Store:
     """Open (creating if needed) the state DB at path, or in memory for None, migrated to the latest schema.
 
-    Raise DataSafetyError, leaving the file untouched, if it is not SQLite, is corrupt, or has a newer schema.
+    An existing DB with an older schema is first copied by `pre_migration` (which returns where the
+    copy went), then migrated on a copy swapped in atomically. Raise DataSafetyError, leaving the
+    file byte-identical, if it is not SQLite, is corrupt, has a newer schema, or a migration fails.
     """
     if path is not None:
         try:
@@ -610,6 +681,19 @@ def open_store(path: Path | None) -> Store:
                 " set TOPHITS_STATE_DIR to a writable directory"
             ) from None
         check_is_sqlite(path)
+        version = schema_version_of(path)
+        if 0 < version < SCHEMA_VERSION:
+            copy = pre_migration(path) if pre_migration is not None else None
+            try:
+                _checkpoint(path)
+                _migrate_copy(path)
+            except (sqlite3.DatabaseError, DataSafetyError) as error:
+                where = f"; the pre-migration copy is {copy}" if copy else ""
+                message = getattr(error, "message", str(error))
+                raise DataSafetyError(
+                    f"migrating {path} from schema {version} to {SCHEMA_VERSION} failed ({message}); the state DB"
+                    f" is unchanged{where}"
+                ) from None
     target = ":memory:" if path is None else str(path)
     try:
         connection = sqlite3.connect(target, isolation_level=None, timeout=30, check_same_thread=False)

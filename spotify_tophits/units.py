@@ -18,13 +18,14 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from spotify_tophits.errors import ConfigError, UsageError
 
 SYSTEM, USER = "system", "user"
 BOTH = (SYSTEM, USER)
-TIMERS = ("tophits-update.timer", "tophits-backup.timer")
+TIMERS = ("tophits-update.timer", "tophits-backup.timer", "tophits-doctor.timer")
 DOCUMENTATION = "https://pypi.org/project/spotify-tophits/"
 
 
@@ -76,7 +77,7 @@ HARDENING = [
 ]
 
 
-def _service(description: str, command: str, timeout: str, notify: bool) -> list[Line]:
+def _service(description: str, command: str, timeout: str, notify: bool, extra: Sequence[Line] = ()) -> list[Line]:
     lines = [
         section("Unit"),
         Line(f"Description={description}"),
@@ -100,6 +101,7 @@ def _service(description: str, command: str, timeout: str, notify: bool) -> list
         section("Service"),
         Line("Type=oneshot", "one job, then exit; the timer does the scheduling"),
         Line(f"ExecStart={{tophits}} {command}"),
+        *extra,
         Line(
             f"TimeoutStartSec={timeout}",
             "a backstop only: tophits never sleeps on long rate limits, it exits 5 and the timer retries",
@@ -156,6 +158,22 @@ def definitions(timezone: str = "UTC") -> dict[str, list[Line]]:
             "tophits: back up state, config and playlists", "backup --prune", "15min", True
         ),
         "tophits-backup.timer": _timer("tophits: daily backup", f"*-*-* 03:30:00 {timezone}", "30min"),
+        "tophits-doctor.service": _service(
+            "tophits: daily health check, notifying only when something needs you",
+            "doctor --quiet --notify",
+            "10min",
+            False,
+            [
+                Line(
+                    "SuccessExitStatus=1",
+                    "doctor exits 1 when a check fails, but it has already sent that finding itself:"
+                    " no second notification through OnFailure=",
+                )
+            ],
+        ),
+        "tophits-doctor.timer": _timer(
+            "tophits: daily health check and backup verification", f"*-*-* 07:30:00 {timezone}", "30min"
+        ),
         "tophits-notify@.service": [
             section("Unit"),
             Line("Description=tophits: notify that %i failed"),

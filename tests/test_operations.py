@@ -68,14 +68,20 @@ def test_every_on_calendar_parses():
         for line in units.render(name, "system", TOPHITS, "Europe/Berlin").splitlines()
         if line.startswith("OnCalendar=")
     ]
-    assert calendars == ["*-*-* 06:00:00 Europe/Berlin", "*-*-* 03:30:00 Europe/Berlin"]
+    assert calendars == [
+        "*-*-* 06:00:00 Europe/Berlin",
+        "*-*-* 03:30:00 Europe/Berlin",
+        "*-*-* 07:30:00 Europe/Berlin",
+    ]
     for calendar in calendars:
         result = subprocess.run(["systemd-analyze", "calendar", calendar], capture_output=True, text=True, timeout=30)
         assert result.returncode == 0, result.stderr
         assert "Next elapse:" in result.stdout
 
 
-@pytest.mark.parametrize("name", ["tophits-update.service", "tophits-backup.service", "tophits-notify@.service"])
+@pytest.mark.parametrize(
+    "name", ["tophits-update.service", "tophits-backup.service", "tophits-notify@.service", "tophits-doctor.service"]
+)
 def test_system_services_are_hardened_to_an_exposure_of_two_or_less(tmp_path, name):
     rendered(tmp_path, "system")
     result = subprocess.run(
@@ -128,8 +134,8 @@ def test_systemd_install_dry_run_for_both_flavours(environment, monkeypatch, tmp
     assert f"# --- {tmp_path}/xdg/systemd/user/tophits-update.service" in user.output
     assert f"ExecStart={TOPHITS} update" in user.output
     assert (
-        "systemctl --user daemon-reload\nsystemctl --user enable --now tophits-update.timer tophits-backup.timer"
-        in user.output
+        "systemctl --user daemon-reload\n"
+        "systemctl --user enable --now tophits-update.timer tophits-backup.timer tophits-doctor.timer" in user.output
     )
     assert "User=tophits" not in user.output
     assert "# --- /etc/systemd/system/tophits-update.service" in system.output

@@ -17,6 +17,14 @@ if TYPE_CHECKING:
     from spotify_tophits.store import Store
 
 
+def open_state(settings: Settings) -> Store:
+    """Open the state DB; before migrating an older schema, archive it as a pre-migration copy."""
+    from spotify_tophits.actions.backup import pre_migration_copy
+    from spotify_tophits.store import open_store
+
+    return open_store(settings.paths.state_db, pre_migration=lambda path: pre_migration_copy(settings, path))
+
+
 @dataclasses.dataclass
 class Services:
     """What an action needs from the outside world, built by the CLI or by a test."""

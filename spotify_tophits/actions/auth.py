@@ -12,6 +12,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from spotify_tophits.actions import open_state
 from spotify_tophits.config import Settings
 from spotify_tophits.errors import AuthError
 from spotify_tophits.spotify import (
@@ -23,7 +24,6 @@ from spotify_tophits.spotify import (
     make_session,
     refresh_token_expiry,
 )
-from spotify_tophits.store import open_store
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +79,7 @@ def authorise(settings: Settings, receive_redirect: Callable[[str], str], now: d
     token = token_file.read() or {}
     token.update({"authorized_at": now.isoformat(), "user_id": me.id, "display_name": me.display_name})
     token_file.save_token_to_cache(token)
-    store = open_store(settings.paths.state_db)
+    store = open_state(settings)
     try:
         store.set_meta("user_id", me.id)
         if me.account_id:

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import requests
 
-from spotify_tophits.actions import Services
+from spotify_tophits.actions import Services, open_state
 from spotify_tophits.actions.auth import authorise
 from spotify_tophits.actions.update import UpdateResult, run_update
 from spotify_tophits.config import DEEZER_CHART_PLAYLISTS, load_settings
 from spotify_tophits.sandbox.emulator import Emulator
 from spotify_tophits.sandbox.world import World
-from spotify_tophits.store import open_store
 
 DEMO_CONFIG = """\
 # Written by `tophits demo`: the same settings a real installation would use.
@@ -105,7 +104,7 @@ def run_demo(
             updates.append(result)
             if progress is not None:
                 progress(result)
-        store = open_store(settings.paths.state_db)
+        store = open_state(settings)
         try:
             playlists = []
             for record in store.managed_playlists():

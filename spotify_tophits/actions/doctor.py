@@ -219,13 +219,12 @@ class _Doctor:
 
     # -- Spotify API and playlists ------------------------------------------------------------------
     def api_and_playlists(self, settings: Settings) -> None:
-        from spotify_tophits.actions import Services
+        from spotify_tophits.actions import Services, open_state
         from spotify_tophits.spotify import RetryPolicy
-        from spotify_tophits.store import open_store
 
         if not settings.paths.state_db.exists():
             return
-        store = open_store(settings.paths.state_db)
+        store = open_state(settings)
         try:
             # max_retry_wait 0: a 429 is reported with its Retry-After, never waited on.
             services = Services(settings, retry_policy=RetryPolicy(max_retry_wait=0, max_attempts=1))
@@ -320,13 +319,23 @@ class _Doctor:
 
     # -- state DB -----------------------------------------------------------------------------------
     def state(self, settings: Settings) -> None:
-        from spotify_tophits.store import open_store
+        from spotify_tophits.store import SCHEMA_VERSION, open_store, schema_version_of
 
         path = settings.paths.state_db
         if not path.exists():
             self.add("state", WARNING, f"no state DB at {path} yet", "tophits update")
             return
         try:
+            version = schema_version_of(path)
+            if version < SCHEMA_VERSION:
+                # Doctor does not migrate; update does, after writing a pre-migration copy.
+                self.add(
+                    "state",
+                    WARNING,
+                    f"state DB schema {version} is older than this tophits ({SCHEMA_VERSION})",
+                    "tophits update (migrates it after writing a pre-migration backup)",
+                )
+                return
             store = open_store(path)
         except TophitsError as error:
             self.add("state", ERROR, error.message, f"mv {path} {path}.broken && tophits restore <newest archive>")
@@ -392,12 +401,33 @@ class _Doctor:
             self.add("backups", WARNING, finding.message, finding.fix)
         if newest is None:
             return
+        from spotify_tophits.actions.backup import verify_restorable
+
         try:
-            archive.verify_archive(newest.path)
+            verify_restorable(newest.path)
         except TophitsError as error:
+            self._record_verification(settings, False)
             self.add("backups", ERROR, f"the newest backup does not verify: {error.message}", "tophits backup")
             return
-        self.add("backups", OK, f"newest backup {newest.path.name} verifies")
+        self._record_verification(settings, True)
+        self.add("backups", OK, f"newest backup {newest.path.name} verifies and would restore")
+
+    def _record_verification(self, settings: Settings, ok: bool) -> None:
+        """Remember the result so `status` can show when the newest backup was last verified."""
+        from spotify_tophits.store import SCHEMA_VERSION, open_store, schema_version_of
+
+        path = settings.paths.state_db
+        try:
+            if not path.exists() or schema_version_of(path) != SCHEMA_VERSION:
+                return
+            store = open_store(path)
+        except TophitsError:
+            return  # the state check reports an unusable DB; nothing to record in it
+        try:
+            store.set_meta("backup_verified_at", self.now.isoformat())
+            store.set_meta("backup_verified_ok", "1" if ok else "0")
+        finally:
+            store.close()
 
     # -- scheduler ----------------------------------------------------------------------------------
     def scheduler(self, settings: Settings, read_timer: Callable[[], TimerState | None]) -> None:

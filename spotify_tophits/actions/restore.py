@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from spotify_tophits import archive
-from spotify_tophits.actions import Services
+from spotify_tophits.actions import Services, open_state
 from spotify_tophits.actions.backup import run_backup
 from spotify_tophits.errors import DataSafetyError, UsageError
 from spotify_tophits.files import write_atomically
@@ -177,7 +177,7 @@ def _push_playlists(
     services: Services, verified: archive.Verified, plan: RestorePlan, now: datetime.datetime
 ) -> tuple[str, ...]:
     settings = services.settings
-    store = open_store(settings.paths.state_db)
+    store = open_state(settings)
     pushed = []
     try:
         gateway = services.gateway(store, lambda: now)

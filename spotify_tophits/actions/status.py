@@ -245,10 +245,9 @@ def collect_status(
 
 def add_live(report: StatusReport, settings: Settings, now: datetime.datetime) -> StatusReport:
     """Add what Spotify reports now: track counts and drift (someone edited a playlist by hand)."""
-    from spotify_tophits.actions import Services
-    from spotify_tophits.store import open_store
+    from spotify_tophits.actions import Services, open_state
 
-    store = open_store(settings.paths.state_db)
+    store = open_state(settings)
     try:
         listing = {info.id: info for info in Services(settings).gateway(store, lambda: now).my_playlists()}
         records = {(record.key, record.period): record for record in store.managed_playlists()}

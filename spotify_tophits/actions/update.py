@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from spotify_tophits import ranking
-from spotify_tophits.actions import Services
+from spotify_tophits.actions import Services, open_state
 from spotify_tophits.clock import describe_duration, parse_utc
 from spotify_tophits.config import PlaylistSettings, Settings, render_playlist_name
 from spotify_tophits.errors import AuthError, ConfigError, RateLimitedError, SourceError, TophitsError, UsageError
@@ -25,7 +25,7 @@ from spotify_tophits.overrides import apply_overrides, load_overrides
 from spotify_tophits.reconcile import reconcile
 from spotify_tophits.sources import Chart, ChartRow, build_sources
 from spotify_tophits.spotify import PlaylistInfo, SpotifyGateway, Track
-from spotify_tophits.store import ManagedPlaylist, RankedRow, Store, open_store
+from spotify_tophits.store import ManagedPlaylist, RankedRow, Store
 
 logger = logging.getLogger(__name__)
 # Text matches under this confidence are listed by `update -v` for a person to check.
@@ -388,7 +388,7 @@ def run_update(
     if not settings.paths.token_file.exists():
         raise AuthError(f"no Spotify authorisation at {settings.paths.token_file}; run `tophits auth`")
     with run_lock(settings.paths.lock_file):
-        store = open_store(settings.paths.state_db)
+        store = open_state(settings)
         try:
             return _update(services, store, now, only, dry_run, force)
         finally:
