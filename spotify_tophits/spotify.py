@@ -91,23 +91,41 @@ class SpotifyGateway(Protocol):
 
     stats: RequestStats
 
-    def current_user(self) -> User: ...
+    def current_user(self) -> User:
+        """Return the authorised user (GET /me)."""
+        ...
 
-    def my_playlists(self) -> list[PlaylistInfo]: ...
+    def my_playlists(self) -> list[PlaylistInfo]:
+        """Return every playlist in the user's library with its snapshot id (GET /me/playlists, pages of 50)."""
+        ...
 
-    def playlist_track_ids(self, playlist_id: str) -> list[str]: ...
+    def playlist_track_ids(self, playlist_id: str) -> list[str]:
+        """Return the track ids of a playlist in order (GET /playlists/{id}/items, pages of 50)."""
+        ...
 
-    def create_playlist(self, name: str, description: str, public: bool) -> PlaylistInfo: ...
+    def create_playlist(self, name: str, description: str, public: bool) -> PlaylistInfo:
+        """Create an empty playlist for the user (POST /me/playlists, never retried)."""
+        ...
 
-    def change_details(self, playlist_id: str, name: str, description: str) -> None: ...
+    def change_details(self, playlist_id: str, name: str, description: str) -> None:
+        """Set a playlist's name and description (PUT /playlists/{id})."""
+        ...
 
-    def replace_items(self, playlist_id: str, track_ids: Sequence[str]) -> str: ...
+    def replace_items(self, playlist_id: str, track_ids: Sequence[str]) -> str:
+        """Replace the items with at most 100 tracks (PUT); return the new snapshot id."""
+        ...
 
-    def add_items(self, playlist_id: str, track_ids: Sequence[str]) -> str: ...
+    def add_items(self, playlist_id: str, track_ids: Sequence[str]) -> str:
+        """Append at most 100 tracks (POST, never retried); return the new snapshot id."""
+        ...
 
-    def search_tracks(self, query: str) -> list[Track]: ...
+    def search_tracks(self, query: str) -> list[Track]:
+        """Return up to 10 tracks for a search query (GET /search, limit 10)."""
+        ...
 
-    def top_tracks(self) -> list[Track]: ...
+    def top_tracks(self) -> list[Track]:
+        """Return the user's short-term top tracks (GET /me/top/tracks)."""
+        ...
 
 
 @dataclasses.dataclass
@@ -453,25 +471,25 @@ class SpotipyGateway:
             lambda: self.client.playlist_change_details(playlist_id, name=name, description=description),
         )
 
-    def replace_items(self, playlist_id: str, track_ids: Sequence[str]) -> str:
-        uris = _uris(track_ids)
+    def _write_items(self, method: str, playlist_id: str, track_ids: Sequence[str]) -> str:
+        # spotipy's playlist_add_items posts a bare array; the OpenAPI definition describes
+        # {"uris": [...]} for both PUT and POST, so send that shape ourselves.
+        payload = {"uris": _uris(track_ids)}
+        send = self.client._put if method == "PUT" else self.client._post
         data = self._call(
-            "PUT",
-            f"PUT /playlists/{playlist_id}/items",
-            lambda: self.client._put(f"playlists/{playlist_id}/items", payload={"uris": uris}),
+            method,
+            f"{method} /playlists/{playlist_id}/items",
+            lambda: send(f"playlists/{playlist_id}/items", payload=payload),
         )
         return str(data["snapshot_id"])
 
+    def replace_items(self, playlist_id: str, track_ids: Sequence[str]) -> str:
+        """Replace the playlist's items with at most 100 tracks (PUT); return the new snapshot id."""
+        return self._write_items("PUT", playlist_id, track_ids)
+
     def add_items(self, playlist_id: str, track_ids: Sequence[str]) -> str:
-        # spotipy's playlist_add_items posts a bare array; the OpenAPI definition describes
-        # {"uris": [...]}, so send that shape ourselves.
-        uris = _uris(track_ids)
-        data = self._call(
-            "POST",
-            f"POST /playlists/{playlist_id}/items",
-            lambda: self.client._post(f"playlists/{playlist_id}/items", payload={"uris": uris}),
-        )
-        return str(data["snapshot_id"])
+        """Append at most 100 tracks (POST, never retried); return the new snapshot id."""
+        return self._write_items("POST", playlist_id, track_ids)
 
     def search_tracks(self, query: str) -> list[Track]:
         data = self._call("GET", "GET /search", lambda: self.client.search(q=query, type="track", limit=SEARCH_LIMIT))

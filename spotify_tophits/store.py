@@ -213,10 +213,12 @@ class Store:
 
     # -- meta ---------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
+        """Return a stored setting of the run (not_before, user_id, ...), or None."""
         row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def set_meta(self, key: str, value: str | None) -> None:
+        """Store (or with None, delete) a setting of the run."""
         with self.transaction() as connection:
             if value is None:
                 connection.execute("DELETE FROM meta WHERE key = ?", (key,))
@@ -225,6 +227,7 @@ class Store:
 
     # -- chart observations ----------------------------------------------------------------
     def has_observation(self, source: str, chart_id: str, chart_date: datetime.date) -> bool:
+        """Return whether this source's chart for that day is stored already."""
         row = self.connection.execute(
             "SELECT 1 FROM observations WHERE source = ? AND chart_id = ? AND chart_date = ?",
             (source, chart_id, chart_date.isoformat()),
@@ -264,12 +267,14 @@ class Store:
             )
 
     def latest_chart_date(self, until: datetime.date) -> datetime.date | None:
+        """Return the newest chart day on or before `until`, or None."""
         row = self.connection.execute(
             "SELECT MAX(chart_date) FROM observations WHERE chart_date <= ?", (until.isoformat(),)
         ).fetchone()
         return None if row[0] is None else datetime.date.fromisoformat(row[0])
 
     def earliest_chart_date(self) -> datetime.date | None:
+        """Return the oldest chart day held, or None."""
         row = self.connection.execute("SELECT MIN(chart_date) FROM observations").fetchone()
         return None if row[0] is None else datetime.date.fromisoformat(row[0])
 
@@ -340,6 +345,7 @@ class Store:
 
     # -- resolutions ---------------------------------------------------------------------------
     def get_resolution(self, key: str) -> Resolution | None:
+        """Return the cached resolution of a row key, or None."""
         row = self.connection.execute(
             "SELECT key, spotify_id, method, confidence, name, artists, attempts, retry_after"
             " FROM resolutions WHERE key = ?",
@@ -363,6 +369,7 @@ class Store:
         now: datetime.datetime,
         retry_after: datetime.datetime | None,
     ) -> None:
+        """Cache a hit (spotify_id) or a miss (None, with when to retry)."""
         with self.transaction() as connection:
             connection.execute(
                 "INSERT OR REPLACE INTO resolutions (key, spotify_id, method, confidence, name, artists, isrc,"
@@ -395,6 +402,7 @@ class Store:
 
     # -- source track cache (e.g. Deezer ISRC look-ups) ------------------------------------------
     def get_source_track(self, source: str, source_track_id: str) -> tuple[str | None, int | None] | None:
+        """Return a source track's cached (ISRC, duration), or None when never looked up."""
         row = self.connection.execute(
             "SELECT isrc, duration_ms FROM source_tracks WHERE source = ? AND source_track_id = ?",
             (source, source_track_id),
@@ -404,6 +412,7 @@ class Store:
     def save_source_track(
         self, source: str, source_track_id: str, isrc: str | None, duration_ms: int | None, now: datetime.datetime
     ) -> None:
+        """Cache a source track's ISRC and duration."""
         with self.transaction() as connection:
             connection.execute(
                 "INSERT OR REPLACE INTO source_tracks VALUES (?, ?, ?, ?, ?)",
@@ -432,6 +441,7 @@ class Store:
         return [self._playlist(row) for row in rows]
 
     def get_playlist(self, key: str, period: str) -> ManagedPlaylist | None:
+        """Return the managed playlist of a key and period, or None."""
         row = self.connection.execute(
             f"SELECT {self._PLAYLIST_COLUMNS} FROM managed_playlists WHERE key = ? AND period = ?",  # noqa: S608
             (key, period),
@@ -439,6 +449,7 @@ class Store:
         return None if row is None else self._playlist(row)
 
     def save_playlist(self, playlist: ManagedPlaylist) -> None:
+        """Insert or replace a managed playlist record."""
         with self.transaction() as connection:
             connection.execute(
                 f"INSERT OR REPLACE INTO managed_playlists ({self._PLAYLIST_COLUMNS})"  # noqa: S608

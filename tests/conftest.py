@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,6 +123,41 @@ def authorised(settings: Settings, emulator: Emulator) -> Settings:
     authorise(settings, follow_authorise_redirect, at(WORLD_START))
     emulator.reset_counts()
     return settings
+
+
+@contextlib.contextmanager
+def lock_held_by_another_process(path: Path) -> Iterator[int]:
+    """Hold the run lock at path from a separate process; yield that process's pid."""
+    code = (
+        "import sys, time\nfrom pathlib import Path\nfrom spotify_tophits.lock import run_lock\n"
+        "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(60)\n"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def chart_row_values(count: int, prefix: str = "t") -> list[dict[str, object]]:
+    """Rows as Store.save_observation takes them: `count` unmatched rows by artist 'a'."""
+    return [
+        {
+            "rank": rank,
+            "title": f"{prefix}{rank}",
+            "artists": ["a"],
+            "isrc": None,
+            "source_track_id": None,
+            "spotify_id": None,
+            "duration_ms": None,
+            "resolution_key": f"text:a|{prefix}{rank}",
+            "song_key": f"a|{prefix}{rank}",
+            "artist_key": "a",
+        }
+        for rank in range(1, count + 1)
+    ]
 
 
 class Simulation:

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import Simulation, at, write_config
+from conftest import Simulation, at, chart_row_values, lock_held_by_another_process, write_config
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -193,24 +193,8 @@ def test_restore_in_a_non_interactive_run_without_yes_refuses_and_changes_nothin
 
 def test_restore_while_an_update_holds_the_lock_exits_5(history, authorised):
     path = run_backup(history.services, NOW).path
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys,time;from pathlib import Path;from spotify_tophits.lock import run_lock\n"
-            "with run_lock(Path(sys.argv[1])):\n print('held', flush=True); time.sleep(60)",
-            str(authorised.paths.lock_file),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        with pytest.raises(LockHeldError) as raised:
-            run_restore(history.services, path, confirm=lambda plan: True, now=NOW)
-    finally:
-        holder.kill()
-        holder.wait()
+    with lock_held_by_another_process(authorised.paths.lock_file), pytest.raises(LockHeldError) as raised:
+        run_restore(history.services, path, confirm=lambda plan: True, now=NOW)
     assert raised.value.exit_code == ExitCode.TEMPORARY
 
 
@@ -393,21 +377,7 @@ def test_a_backup_taken_while_an_update_writes_is_consistent(history, authorised
         day = DAY
         while not stop.is_set():
             day += datetime.timedelta(days=1)
-            rows = [
-                {
-                    "rank": r,
-                    "title": f"t{r}",
-                    "artists": ["a"],
-                    "isrc": None,
-                    "source_track_id": None,
-                    "spotify_id": None,
-                    "duration_ms": None,
-                    "resolution_key": f"text:a|t{r}",
-                    "song_key": "s",
-                    "artist_key": "a",
-                }
-                for r in range(1, 101)
-            ]
+            rows = chart_row_values(100)
             writing.save_observation("csv:x", "x", day, NOW, rows)
         writing.close()
 

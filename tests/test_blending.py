@@ -44,11 +44,6 @@ def blended(simulation: Simulation, environment, emulator, world):  # type: igno
     return simulation
 
 
-def publish_both(emulator, world, day):  # type: ignore[no-untyped-def]
-    emulator.set_deezer_chart(WORLDWIDE, world.chart(day))
-    emulator.set_apple_chart("us", world.chart(day, audience="apple"), at(day, 0))
-
-
 def test_apple_rows_get_durations_in_one_lookup_and_isrcs_from_the_deezer_oracle(settings, emulator, world, tmp_path):
     songs = world.chart(DAY, audience="apple")
     emulator.set_apple_chart("us", songs, at(DAY, 0))
@@ -195,7 +190,7 @@ def test_a_failing_source_leaves_the_blend_to_the_other_and_becomes_broken_after
 def test_demo_style_blend_fills_the_playlists_from_both_sources(blended, emulator, world, authorised):
     for offset in range(3):
         day = DAY + datetime.timedelta(days=offset)
-        publish_both(emulator, world, day)
+        emulator.publish_day(day)
         result = run_update(blended.services, at(day))
         assert [(r.name, r.status) for r in result.sources] == [
             ("deezer:worldwide", "fetched"),

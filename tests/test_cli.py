@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import requests
-from conftest import WORLD_START, WORLDWIDE
+from conftest import WORLD_START, WORLDWIDE, lock_held_by_another_process
 from typer.testing import CliRunner
 
 from spotify_tophits import __version__
@@ -117,26 +117,11 @@ def test_update_with_an_unknown_playlist_is_a_usage_error(authorised):
 
 
 def test_update_while_another_run_holds_the_lock_exits_5_naming_the_pid(authorised, environment):
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys,time;from pathlib import Path;from spotify_tophits.lock import run_lock\n"
-            "with run_lock(Path(sys.argv[1])):\n print('held', flush=True); time.sleep(60)",
-            str(authorised.paths.lock_file),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with lock_held_by_another_process(authorised.paths.lock_file) as pid:
         result = tophits("update", environment=environment)
-    finally:
-        holder.kill()
-        holder.wait()
 
     assert result.returncode == 5
-    assert f"pid {holder.pid}" in result.stderr
+    assert f"pid {pid}" in result.stderr
 
 
 def test_an_unexpected_error_exits_1_without_traceback_and_never_shows_locals(authorised, monkeypatch):

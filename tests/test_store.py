@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime
 import os
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import lock_held_by_another_process
 
 from spotify_tophits.errors import ConfigError, DataSafetyError, ExitCode, LockHeldError
 from spotify_tophits.lock import run_lock
@@ -103,30 +102,15 @@ def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path):
     store.close()
 
 
-HOLDER = """
-import sys, time
-from pathlib import Path
-from spotify_tophits.lock import run_lock
-with run_lock(Path(sys.argv[1])):
-    print("held", flush=True)
-    time.sleep(60)
-"""
-
-
 def test_run_lock_held_by_another_process_fails_at_once_naming_its_pid(tmp_path: Path):
     path = tmp_path / "update.lock"
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with lock_held_by_another_process(path) as pid:
         started = time.monotonic()
         with pytest.raises(LockHeldError) as raised, run_lock(path):
             pass
         assert time.monotonic() - started < 1
-        assert f"pid {holder.pid}" in raised.value.message
+        assert f"pid {pid}" in raised.value.message
         assert raised.value.exit_code == ExitCode.TEMPORARY
-    finally:
-        holder.kill()
-        holder.wait()
     # The kernel dropped the lock with the killed process: it can be taken again at once.
     with run_lock(path):
         assert path.read_text().strip() == str(os.getpid())

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import WORLDWIDE, Simulation, at, write_config
+from conftest import WORLDWIDE, Simulation, at, chart_row_values, write_config
 from test_operations import Recorder
 from typer.testing import CliRunner
 
@@ -32,21 +32,7 @@ def old_schema_db(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with monkeypatch.context() as patch:
         patch.setattr(store, "SCHEMA_VERSION", 1)
         old = store.open_store(path)
-        rows = [
-            {
-                "rank": r,
-                "title": f"t{r}",
-                "artists": ["a"],
-                "isrc": None,
-                "source_track_id": None,
-                "spotify_id": None,
-                "duration_ms": None,
-                "resolution_key": f"text:a|t{r}",
-                "song_key": f"a|t{r}",
-                "artist_key": "a",
-            }
-            for r in range(1, 21)
-        ]
+        rows = chart_row_values(20)
         old.save_observation("deezer:worldwide", "1", DAY, NOW, rows)
         assert old.connection.execute("PRAGMA user_version").fetchone()[0] == 1
         old.close()

@@ -16,7 +16,7 @@ import requests
 from spotify_tophits.actions import Services, open_state
 from spotify_tophits.actions.auth import authorise
 from spotify_tophits.actions.update import UpdateResult, run_update
-from spotify_tophits.config import DEEZER_CHART_PLAYLISTS, load_settings
+from spotify_tophits.config import load_settings
 from spotify_tophits.sandbox.emulator import Emulator
 from spotify_tophits.sandbox.world import World
 
@@ -94,12 +94,7 @@ def run_demo(
         updates = []
         for offset in range(days):
             day = first_day + datetime.timedelta(days=offset)
-            emulator.set_deezer_chart(DEEZER_CHART_PLAYLISTS["worldwide"], world.chart(day))
-            emulator.set_apple_chart(
-                "us",
-                world.chart(day, audience="apple"),
-                datetime.datetime.combine(day, datetime.time(0), tzinfo=datetime.UTC),
-            )
+            emulator.publish_day(day)
             result = run_update(services, datetime.datetime.combine(day, datetime.time(6), tzinfo=datetime.UTC))
             updates.append(result)
             if progress is not None:

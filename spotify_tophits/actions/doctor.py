@@ -64,6 +64,7 @@ class _Doctor:
 
     # -- runtime ------------------------------------------------------------------------------------
     def runtime(self) -> None:
+        """Python and spotipy versions."""
         self.add("runtime", OK, "Python " + ".".join(map(str, sys.version_info[:3])))
         try:
             spotipy = importlib.metadata.version("spotipy")
@@ -78,8 +79,22 @@ class _Doctor:
         else:
             self.add("runtime", OK, f"spotipy {spotipy}")
 
+    def private(self, path: Path, mode: int, level: str, risk: str) -> bool:
+        """Return True when path is private to its owner, tightening it first with --fix; else report it."""
+        current = stat.S_IMODE(path.stat().st_mode)
+        if not current & 0o077:
+            return True
+        if self.fix:
+            path.chmod(mode)
+            self.fixed.append(f"chmod {mode:04o} {path}")
+            return True
+        separator = ";" if level == WARNING else ":"
+        self.add("paths", level, f"{path} is mode {current:04o}{separator} {risk}", f"chmod {mode:o} {path}")
+        return False
+
     # -- paths --------------------------------------------------------------------------------------
     def paths(self, settings: Settings) -> None:
+        """Directories (which chain entry, writable, private, free space) and secret files."""
         paths = settings.paths
         for name, directory in (("state", paths.state_dir), ("config", paths.config_dir)):
             origin = paths.origins.get(name, "")
@@ -99,19 +114,8 @@ class _Doctor:
             if not os.access(directory, os.W_OK):
                 self.add("paths", ERROR, f"{name} directory {directory} is not writable", f"chown $USER {directory}")
                 continue
-            mode = stat.S_IMODE(directory.stat().st_mode)
-            if mode & 0o077:
-                if self.fix:
-                    directory.chmod(0o700)
-                    self.fixed.append(f"chmod 0700 {directory}")
-                else:
-                    self.add(
-                        "paths",
-                        WARNING,
-                        f"{directory} is mode {mode:04o}; others can read it",
-                        f"chmod 700 {directory}",
-                    )
-                    continue
+            if not self.private(directory, 0o700, WARNING, "others can read it"):
+                continue
             self.add("paths", OK, f"{name} directory {directory} (from {origin})")
         if paths.state_dir.exists():
             free = shutil.disk_usage(paths.state_dir).free
@@ -125,19 +129,8 @@ class _Doctor:
         for secret in (paths.env_file, paths.token_file):
             if not secret.exists():
                 continue
-            mode = stat.S_IMODE(secret.stat().st_mode)
-            if mode & 0o077:
-                if self.fix:
-                    secret.chmod(0o600)
-                    self.fixed.append(f"chmod 0600 {secret}")
-                else:
-                    self.add(
-                        "paths",
-                        ERROR,
-                        f"{secret} is mode {mode:04o}: others can read your secrets",
-                        f"chmod 600 {secret}",
-                    )
-                    continue
+            if not self.private(secret, 0o600, ERROR, "others can read your secrets"):
+                continue
             self.add("paths", OK, f"{secret.name} is private (0600)")
         if paths.env_file.exists() and _inside_git(paths.env_file.parent):
             self.add(
@@ -149,6 +142,7 @@ class _Doctor:
 
     # -- config and credentials ---------------------------------------------------------------------
     def credentials(self, settings: Settings) -> None:
+        """The config summary, and where the client id and secret come from."""
         credentials = settings.credentials
         self.add(
             "config",
@@ -175,6 +169,7 @@ class _Doctor:
 
     # -- auth ---------------------------------------------------------------------------------------
     def auth(self, settings: Settings, offline: bool) -> None:
+        """The token: present, scopes, days left, and (online) a live refresh."""
         token = TokenFile(settings.paths.token_file).read()
         if token is None:
             self.add("auth", ERROR, f"no Spotify authorisation at {settings.paths.token_file}", "tophits auth")
@@ -219,6 +214,7 @@ class _Doctor:
 
     # -- Spotify API and playlists ------------------------------------------------------------------
     def api_and_playlists(self, settings: Settings) -> None:
+        """GET /me, then each managed playlist: still ours, followed, unchanged; /items answers."""
         from spotify_tophits.actions import Services, open_state
         from spotify_tophits.spotify import RetryPolicy
 
@@ -295,6 +291,7 @@ class _Doctor:
 
     # -- chart sources ------------------------------------------------------------------------------
     def sources(self, settings: Settings) -> None:
+        """Each chart source answers in a valid shape (a cheap probe, no track look-ups)."""
         import requests
 
         from spotify_tophits.sources import build_sources
@@ -319,6 +316,7 @@ class _Doctor:
 
     # -- state DB -----------------------------------------------------------------------------------
     def state(self, settings: Settings) -> None:
+        """The state DB: schema, quick_check, stale lock, and enough history to fill each playlist."""
         from spotify_tophits.store import SCHEMA_VERSION, open_store, schema_version_of
 
         path = settings.paths.state_db
@@ -393,6 +391,7 @@ class _Doctor:
 
     # -- backups ------------------------------------------------------------------------------------
     def backups(self, settings: Settings) -> None:
+        """The newest backup: age against the policy, and that it verifies and would restore."""
         archives = archive.list_archives(settings.backup.directory)
         newest = next((item for item in archives if not item.label), None)
         for finding in health.backup_findings(
@@ -431,6 +430,7 @@ class _Doctor:
 
     # -- scheduler ----------------------------------------------------------------------------------
     def scheduler(self, settings: Settings, read_timer: Callable[[], TimerState | None]) -> None:
+        """The update timer: installed, enabled, next run; lingering for user timers."""
         state = read_timer()
         if state is None:
             self.add(

@@ -147,6 +147,7 @@ class _Run:
 
     # -- step 2: fetch ------------------------------------------------------------------------------
     def fetch_charts(self) -> list[Chart]:
+        """Fetch today's chart from each source not fetched yet today; raise SourceError if all fail."""
         charts = []
         session = self.services.http_session()
         for source in build_sources(self.settings, self.store, session, lambda: self.gateway):
@@ -174,6 +175,7 @@ class _Run:
 
     # -- step 3 and 4: store and resolve ------------------------------------------------------------------
     def resolve_row(self, row: ChartRow, source: str) -> dict[str, Any]:
+        """Resolve one chart row and return it as the store saves it, counting matches for the run."""
         outcome = resolve(row, self.search, self.store, self.now)
         self.result.rows_new += 1
         if outcome.spotify_id:
@@ -197,6 +199,7 @@ class _Run:
         }
 
     def store_charts(self, charts: Sequence[Chart]) -> None:
+        """Store and resolve new charts, then retry cached misses whose back-off has passed."""
         for chart in charts:
             rows = [self.resolve_row(row, chart.source) for row in chart.rows]
             matched = sum(1 for row in rows if row.pop("matched"))
@@ -212,6 +215,7 @@ class _Run:
 
     # -- step 5: windows and targets ------------------------------------------------------------------------
     def windows(self, only: Sequence[str]) -> list[tuple[PlaylistSettings, ranking.Window | None]]:
+        """Return each enabled playlist's current window, after the finalising windows of earlier periods."""
         earliest = self.store.earliest_chart_date()
         latest = self.store.latest_chart_date(self.today)
         plans: list[tuple[PlaylistSettings, ranking.Window | None]] = []
@@ -235,11 +239,13 @@ class _Run:
         return [row for row in self._rows[2] if window.start <= row.chart_date <= window.end]
 
     def listing(self) -> dict[str, PlaylistInfo]:
+        """Return the user's playlists by id, read once per run (the snapshot check)."""
         if self._listing is None:
             self._listing = {info.id: info for info in self.gateway.my_playlists()}
         return self._listing
 
     def user_id(self) -> str:
+        """Return the authorised user's id (stored at `tophits auth`, else asked once)."""
         if self._user_id is None:
             self._user_id = self.store.get_meta("user_id")
             if self._user_id is None:
@@ -272,6 +278,7 @@ class _Run:
         )
 
     def sync(self, playlist: PlaylistSettings, window: ranking.Window) -> PlaylistOutcome:
+        """Rank one playlist's window and reconcile it with Spotify; return what happened."""
         rows = self.rows(window)
         target = ranking.rank_tracks(rows, window, playlist.size, self.settings.max_per_artist, self.settings.weights)
         record = self.store.get_playlist(playlist.key, window.period)

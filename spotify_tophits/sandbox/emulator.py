@@ -256,6 +256,14 @@ class Emulator:
         with self.lock:
             self.spotify_weekly = (day, list(songs))
 
+    def publish_day(self, day: datetime.date) -> None:
+        """Publish the world's charts of a day: Deezer's worldwide playlist and Apple's US feed."""
+        from spotify_tophits.config import DEEZER_CHART_PLAYLISTS
+
+        self.set_deezer_chart(DEEZER_CHART_PLAYLISTS["worldwide"], self.world.chart(day))
+        midnight = datetime.datetime.combine(day, datetime.time(0), tzinfo=datetime.UTC)
+        self.set_apple_chart("us", self.world.chart(day, audience="apple"), midnight)
+
     def reset_counts(self) -> None:
         with self.lock:
             self.requests.clear()
