@@ -460,7 +460,10 @@ class SpotipyGateway:
         data = self._call(
             "POST",
             "POST /me/playlists",
-            lambda: self.client.current_user_playlist_create(name, public=public, description=description),
+            # POST /me/playlists, the endpoint Development Mode apps keep (POST /users/{id}/playlists is gone).
+            lambda: self.client._post(
+                "me/playlists", payload={"name": name, "public": public, "description": description}
+            ),
         )
         return parse_playlist(data)
 

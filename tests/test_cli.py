@@ -141,6 +141,18 @@ def test_an_unexpected_error_exits_1_without_traceback_and_never_shows_locals(au
     assert CLIENT_SECRET not in loud.output
 
 
+def start_auth(environment: dict[str, str], port: int) -> subprocess.Popen[str]:
+    """Start `tophits auth` as a real process with the redirect URI on the given loopback port."""
+    return subprocess.Popen(
+        [TOPHITS, "auth"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **environment, "SPOTIPY_REDIRECT_URI": f"http://127.0.0.1:{port}/callback"},
+    )
+
+
 def read_prompt(process: subprocess.Popen[str]) -> tuple[str, str]:
     """Read what `tophits auth` prints up to its instructions; return the authorise URL and the text."""
     assert process.stdout is not None
@@ -169,14 +181,7 @@ def test_auth_reads_a_pasted_redirect_url_when_the_port_is_busy(environment, emu
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", port))
         busy.listen()
-        process = subprocess.Popen(
-            [TOPHITS, "auth"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, **environment, "SPOTIPY_REDIRECT_URI": f"http://127.0.0.1:{port}/callback"},
-        )
+        process = start_auth(environment, port)
         url, prompt = read_prompt(process)
         location = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
         output, errors = finish(process, location + "\n")
@@ -194,14 +199,7 @@ def test_auth_reads_a_pasted_redirect_url_when_the_port_is_busy(environment, emu
 
 def test_auth_catches_the_redirect_itself_when_the_port_is_free(environment, emulator: Emulator):
     port = free_port()
-    process = subprocess.Popen(
-        [TOPHITS, "auth"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **environment, "SPOTIPY_REDIRECT_URI": f"http://127.0.0.1:{port}/callback"},
-    )
+    process = start_auth(environment, port)
     url, prompt = read_prompt(process)
     # The "browser" follows Spotify's redirect to the listener tophits opened on the port.
     page = requests.get(url, timeout=10)

@@ -18,10 +18,8 @@ from spotify_tophits.store import open_store
 DAY = datetime.date(2026, 11, 10)
 
 
-@pytest.fixture
-def deezer(settings, emulator, tmp_path):  # type: ignore[no-untyped-def]
-    store = open_store(tmp_path / "deezer.db")
-    yield DeezerSource(
+def deezer_source(settings, store, **options):  # type: ignore[no-untyped-def]
+    return DeezerSource(
         name="deezer:worldwide",
         playlist_id=WORLDWIDE,
         base_url=settings.endpoints["deezer_api"],
@@ -29,7 +27,14 @@ def deezer(settings, emulator, tmp_path):  # type: ignore[no-untyped-def]
         store=store,
         minimum_rows=10,
         pacer=None,
+        **options,
     )
+
+
+@pytest.fixture
+def deezer(settings, emulator, tmp_path):  # type: ignore[no-untyped-def]
+    store = open_store(tmp_path / "deezer.db")
+    yield deezer_source(settings, store)
     store.close()
 
 
@@ -172,16 +177,7 @@ def test_deezer_quota_error_waits_one_window_and_retries(settings, emulator, wor
     )
     waits: list[float] = []
     store = open_store(tmp_path / "quota.db")
-    source = DeezerSource(
-        name="deezer:worldwide",
-        playlist_id=WORLDWIDE,
-        base_url=settings.endpoints["deezer_api"],
-        session=requests.Session(),
-        store=store,
-        minimum_rows=10,
-        pacer=None,
-        sleep=waits.append,
-    )
+    source = deezer_source(settings, store, sleep=waits.append)
 
     chart = source.fetch(DAY)
 
