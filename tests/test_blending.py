@@ -68,6 +68,20 @@ def test_apple_rows_get_durations_in_one_lookup_and_isrcs_from_the_deezer_oracle
     store.close()
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Sat, 28 Nov 2026 03:01:23 +0000", datetime.date(2026, 11, 28)),
+        ("2026-11-28T03:01:23Z", datetime.date(2026, 11, 28)),
+        ("yesterday-ish", None),
+    ],
+)
+def test_apple_feed_dates_in_both_forms(text, expected):
+    from spotify_tophits.sources.apple import feed_date
+
+    assert feed_date(text) == expected
+
+
 def test_a_stale_or_reshaped_apple_feed_is_a_source_error(settings, emulator, world, tmp_path):
     store = open_store(tmp_path / "apple.db")
     emulator.set_apple_chart("us", world.chart(DAY), at(DAY - datetime.timedelta(days=9), 0))

@@ -771,7 +771,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         feed = {
             "title": "Top Songs",
             "id": f"https://rss.applemarketingtools.com/api/v2/{match.group(1)}/music/most-played/{size}/songs.json",
-            "updated": updated.isoformat(),
+            # The real feed dates itself in RFC 2822 form.
+            "updated": updated.strftime("%a, %d %b %Y %H:%M:%S +0000"),
             "results": results,
         }
         return 200, {"feed": feed}, {}

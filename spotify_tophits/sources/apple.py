@@ -23,6 +23,20 @@ FEED_SIZE = 100
 MAX_FEED_AGE = datetime.timedelta(days=3)
 
 
+def feed_date(text: str) -> datetime.date | None:
+    """Return the date of the feed's `updated` field: RFC 2822 as Apple sends it, or ISO 8601."""
+    import email.utils
+
+    try:
+        return email.utils.parsedate_to_datetime(text).date()
+    except (TypeError, ValueError):
+        pass
+    try:
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        return None
+
+
 class AppleSource:
     """The Apple Music most-played songs of one storefront."""
 
@@ -64,10 +78,8 @@ class AppleSource:
         feed = self._feed(FEED_SIZE)
         updated = feed.get("updated")
         if isinstance(updated, str):
-            try:
-                age = today - datetime.datetime.fromisoformat(updated.replace("Z", "+00:00")).date()
-            except ValueError:
-                age = datetime.timedelta(0)
+            published = feed_date(updated)
+            age = today - published if published else datetime.timedelta(0)
             if age > MAX_FEED_AGE:
                 raise SourceError(f"{self.name}: the Apple feed was last updated {updated}; stale, skipped")
         songs = []
