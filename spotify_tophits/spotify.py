@@ -389,6 +389,13 @@ class SpotipyGateway:
                     continue
                 if status == 401:
                     raise AuthError("Spotify rejected the access token; run `tophits auth`") from None
+                if status == 403:
+                    # Development Mode answers 403 to accounts missing from the app's user list and to
+                    # tokens without the scope a call needs: both are fixed on the authorisation side.
+                    raise AuthError(
+                        f"Spotify refused {what} (403): the token may lack a scope, or your account is not in the"
+                        " app's User Management list (Development Mode); check the dashboard, then run `tophits auth`"
+                    ) from None
                 if status >= 500:
                     if self._may_retry(method, attempt):
                         attempt += 1

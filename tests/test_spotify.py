@@ -203,3 +203,13 @@ def test_parse_playlist_accepts_the_old_tracks_shape():
 )
 def test_entry_track_id_reads_both_shapes_and_skips_what_is_not_a_track(entry, expected):
     assert entry_track_id(entry) == expected
+
+
+def test_gateway_turns_a_403_into_exit_4_with_the_two_likely_causes(authorised, emulator: Emulator, sleeps: Sleeps):
+    emulator.inject("GET", r"/v1/me/playlists", status=403)
+
+    with pytest.raises(AuthError) as raised:
+        gateway(authorised, sleeps).my_playlists()
+
+    assert raised.value.exit_code == ExitCode.AUTH
+    assert "lack a scope" in raised.value.message and "User Management" in raised.value.message
