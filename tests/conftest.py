@@ -23,6 +23,9 @@ from spotify_tophits.sandbox.world import World
 from spotify_tophits.spotify import RetryPolicy
 
 WORLD_START = datetime.date(2026, 10, 1)
+# Tests that run at the real date publish this day's chart: a chart does not carry its date,
+# so the tests do not depend on when they run.
+CHART_DAY = WORLD_START + datetime.timedelta(days=40)
 WORLDWIDE = DEEZER_CHART_PLAYLISTS["worldwide"]
 
 
@@ -171,8 +174,9 @@ class Simulation:
     def publish(self, day: datetime.date) -> None:
         self.emulator.set_deezer_chart(WORLDWIDE, self.world.chart(day))
 
-    def run(self, day: datetime.date, **options: object) -> UpdateResult:
-        self.publish(day)
+    def run(self, day: datetime.date, chart_day: datetime.date | None = None, **options: object) -> UpdateResult:
+        """Publish the chart of `chart_day` (default: day) and run an update at 06:00 on day."""
+        self.publish(chart_day or day)
         return run_update(self.services, at(day), **options)  # type: ignore[arg-type]
 
     def run_days(self, first: datetime.date, days: int) -> list[UpdateResult]:

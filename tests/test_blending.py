@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 import requests
-from conftest import WORLDWIDE, Simulation, at, write_config
+from conftest import CHART_DAY, WORLDWIDE, Simulation, at, write_config
 from typer.testing import CliRunner
 
 from spotify_tophits.actions import Services
@@ -243,7 +243,7 @@ def test_overrides_pin_a_missing_song_and_ban_a_track_and_an_artist(
 
 def test_update_verbose_lists_the_overrides(authorised, emulator, world):
     (authorised.paths.config_dir / "overrides.toml").write_text('[ban]\nartists = ["Nobody Famous"]\n')
-    emulator.set_deezer_chart(WORLDWIDE, world.chart(datetime.date.today()))
+    emulator.set_deezer_chart(WORLDWIDE, world.chart(CHART_DAY))
 
     result = runner.invoke(app, ["-v", "update"])
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import requests
-from conftest import WORLD_START, WORLDWIDE, lock_held_by_another_process
+from conftest import CHART_DAY, WORLD_START, WORLDWIDE, lock_held_by_another_process
 from typer.testing import CliRunner
 
 from spotify_tophits import __version__
@@ -94,9 +94,8 @@ def test_update_without_a_token_in_a_scheduled_run_exits_4_without_prompting(env
 
 
 def test_update_prints_a_plain_summary_when_piped(authorised, environment, emulator: Emulator, world):
-    import datetime
 
-    emulator.set_deezer_chart(WORLDWIDE, world.chart(datetime.date.today()))
+    emulator.set_deezer_chart(WORLDWIDE, world.chart(CHART_DAY))
 
     result = runner.invoke(app, ["update"])
 
@@ -230,9 +229,8 @@ def test_auth_status_without_a_token_exits_4(environment):
 def test_update_killed_with_sigkill_mid_run_leaves_a_state_the_next_run_completes(
     authorised, environment, emulator: Emulator, world
 ):
-    import datetime
 
-    emulator.set_deezer_chart(WORLDWIDE, world.chart(datetime.date.today()))
+    emulator.set_deezer_chart(WORLDWIDE, world.chart(CHART_DAY))
     emulator.inject_delay("PUT", r"/v1/playlists/.*/items", 30)
     process = subprocess.Popen([TOPHITS, "update"], env={**os.environ, **environment}, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
@@ -275,9 +273,8 @@ def test_demo_as_a_real_process_keeps_its_state_when_asked(tmp_path: Path):
 
 
 def test_update_verbose_lists_unmatched_rows(authorised, emulator: Emulator, world):
-    import datetime
 
-    chart = world.chart(datetime.date.today())
+    chart = world.chart(CHART_DAY)
     emulator.set_deezer_chart(WORLDWIDE, chart)
     missing = next(song for song in chart if song.spotify_id is None)
 
@@ -289,9 +286,8 @@ def test_update_verbose_lists_unmatched_rows(authorised, emulator: Emulator, wor
 
 
 def test_update_with_a_revoked_refresh_token_exits_4(authorised, emulator: Emulator, world):
-    import datetime
 
-    emulator.set_deezer_chart(WORLDWIDE, world.chart(datetime.date.today()))
+    emulator.set_deezer_chart(WORLDWIDE, world.chart(CHART_DAY))
     emulator.revoke_refresh_tokens()
 
     result = runner.invoke(app, ["update"])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from conftest import WORLDWIDE, write_config
+from conftest import CHART_DAY, WORLDWIDE, write_config
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
@@ -258,7 +258,7 @@ def test_update_pings_start_and_success_and_a_dead_channel_does_not_fail_it(
         f'[notify]\nping_update = "{recorder.url}/ping/abc"\n'
         '[[notify.channels]]\nwebhook = "http://127.0.0.1:9/dead"\nseverities = ["info"]\n',
     )
-    emulator.set_deezer_chart(WORLDWIDE, world.chart(datetime.date.today()))
+    emulator.set_deezer_chart(WORLDWIDE, world.chart(CHART_DAY))
 
     result = runner.invoke(app, ["update"])
 
@@ -287,7 +287,7 @@ def test_metrics_textfile_parses_and_is_replaced_atomically(authorised, environm
     textfile = tmp_path / "collector" / "tophits.prom"
     textfile.parent.mkdir()
     write_config(environment, f'[metrics]\ntextfile = "{textfile}"\n')
-    emulator.set_deezer_chart(WORLDWIDE, world.chart(datetime.date.today()))
+    emulator.set_deezer_chart(WORLDWIDE, world.chart(CHART_DAY))
 
     assert runner.invoke(app, ["update"]).exit_code == 0
     first_inode = textfile.stat().st_ino

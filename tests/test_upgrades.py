@@ -7,13 +7,15 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import WORLDWIDE, Simulation, at, chart_row_values, write_config
+from conftest import CHART_DAY, WORLDWIDE, Simulation, at, chart_row_values, write_config
 from test_operations import Recorder
 from typer.testing import CliRunner
 
 from spotify_tophits import archive, store
 from spotify_tophits.actions import Services, open_state
+from spotify_tophits.actions.auth import authorise
 from spotify_tophits.actions.backup import run_backup
+from spotify_tophits.actions.demo import follow_authorise_redirect
 from spotify_tophits.actions.doctor import Check, run_doctor
 from spotify_tophits.actions.restore import run_restore
 from spotify_tophits.actions.status import collect_status
@@ -89,7 +91,7 @@ def test_the_cli_reports_a_failed_migration_with_exit_6(authorised, environment,
     old_schema_db(authorised.paths.state_db, monkeypatch)
     monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, ("0003_broken", "SELECT * FROM no_such_table")])
     monkeypatch.setattr(store, "SCHEMA_VERSION", 3)
-    emulator.set_deezer_chart(WORLDWIDE, world.chart(datetime.date.today()))
+    emulator.set_deezer_chart(WORLDWIDE, world.chart(CHART_DAY))
 
     result = runner.invoke(app, ["update"])
 
@@ -151,7 +153,9 @@ def test_doctor_quiet_prints_nothing_when_all_is_well(simulation: Simulation, en
     only_daily = "".join(f"[playlists.{key}]\nenabled = false\n" for key in ("weekly", "monthly", "yearly"))
     write_config(environment, 'sources = ["deezer:worldwide"]\n' + only_daily)
     simulation.services = Services(load_settings(environment))
-    simulation.run(datetime.date.today())
+    # Authorised now, so the refresh token is far from its 6-month end whenever this runs.
+    authorise(simulation.services.settings, follow_authorise_redirect, datetime.datetime.now(datetime.UTC))
+    simulation.run(datetime.date.today(), chart_day=CHART_DAY)
     run_backup(simulation.services)
     monkeypatch.setattr(
         "spotify_tophits.scheduler.systemctl_show",
