@@ -204,7 +204,7 @@ def failed_unit_message(settings: Settings, unit: str, status: int | None, resul
         if runs and runs[0].get("summary", {}).get("error"):
             last_error = runs[0]["summary"]["error"]
     except TophitsError:
-        pass
+        pass  # no readable state: the message still says what failed and how to fix it
     if any(finding.severity == health.CRITICAL for finding in findings):
         severity = health.CRITICAL
     code = f"exit {status}" if status is not None else (result or "failed")

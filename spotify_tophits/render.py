@@ -275,19 +275,25 @@ def status_report(report: StatusReport, now: datetime.datetime) -> None:
             if playlist.live_tracks is not None:
                 tracks += f" (live {playlist.live_tracks}{', edited by hand' if playlist.drift else ''})"
             table.add_row(
-                playlist.name, tracks, _ago(playlist.updated_at, now), playlist.window or "-", playlist.url or "-"
+                playlist.name,
+                tracks,
+                _ago(playlist.updated_at, now)
+                + (f"\nlast attempt failed: {playlist.last_error}" if playlist.last_error else ""),
+                playlist.window or "-",
+                playlist.url or "-",
             )
         terminal.print(table)
     else:
         echo("Playlists:")
         for playlist in active:
+            failed = f" — last attempt failed: {playlist.last_error}" if playlist.last_error else ""
             live = ""
             if playlist.live_tracks is not None:
                 live = f", live {playlist.live_tracks}" + (", edited by hand" if playlist.drift else "")
             echo(
                 f"  {playlist.name}: {playlist.tracks}/{playlist.size} tracks{live},"
                 f" updated {_ago(playlist.updated_at, now)},"
-                f" window {playlist.window or '-'}, {playlist.url or 'not created yet'}"
+                f" window {playlist.window or '-'}, {playlist.url or 'not created yet'}{failed}"
             )
     if final:
         echo("Finalised: " + ", ".join(f"{p.name} ({p.tracks})" for p in final))

@@ -8,9 +8,11 @@ import re
 
 import pytest
 from conftest import WORLDWIDE, Simulation, at, write_config
+from typer.testing import CliRunner
 
 from spotify_tophits.actions import Services
 from spotify_tophits.actions.update import run_update
+from spotify_tophits.cli import app
 from spotify_tophits.config import load_settings
 from spotify_tophits.errors import ConfigError, ExitCode, RateLimitedError, SourceError, TemporaryError
 from spotify_tophits.matching import primary_artist
@@ -232,6 +234,10 @@ def test_update_dropped_connection_during_posts_exits_5_then_converges_without_d
         simulation.run(DAY)
     assert raised.value.exit_code == ExitCode.TEMPORARY
     assert emulator.count("POST /playlists/{id}/items") >= 2
+    assert managed(authorised, "yearly", "2026").last_error == raised.value.message
+    status = CliRunner().invoke(app, ["status"])
+    assert "Yearly Hits — 2026: 250/250 tracks" in status.output
+    assert f"last attempt failed: {raised.value.message}" in status.output
 
     result = simulation.run(DAY)
 
@@ -240,6 +246,7 @@ def test_update_dropped_connection_during_posts_exits_5_then_converges_without_d
     items = emulator.playlists[yearly_id].items
     assert items == list(record.contents)
     assert len(items) == len(set(items)) == 250
+    assert record.last_error is None
 
 
 def test_update_recreates_a_playlist_unfollowed_behind_its_back(simulation: Simulation, authorised, emulator):

@@ -418,6 +418,7 @@ def _update(
     if not dry_run:
         result.run_id = store.start_run("update", now)
     snapshots: list[ManagedPlaylist] = []
+    syncing: tuple[str, str] | None = None
     try:
         run.store_charts(run.fetch_charts())
         for playlist, window in run.windows(only):
@@ -439,7 +440,9 @@ def _update(
                     )
                 )
                 continue
+            syncing = (playlist.key, window.period)
             outcome = run.sync(playlist, window)
+            syncing = None
             result.playlists.append(outcome)
             if outcome.status == "refused":
                 result.exit_code = 6
@@ -449,6 +452,10 @@ def _update(
                 if saved is not None:
                     snapshots.append(saved)
     except TophitsError as error:
+        failed = store.get_playlist(*syncing) if syncing and not dry_run else None
+        if failed is not None:
+            # status shows why the last attempt at this playlist failed until a run succeeds.
+            store.save_playlist(dataclasses.replace(failed, last_error=error.message))
         result.requests = run._gateway.stats.summary() if run._gateway else {}
         if result.run_id is not None:
             summary = result.summary() | {"error": error.message}
