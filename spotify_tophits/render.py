@@ -61,7 +61,10 @@ def auth_status(status: AuthStatus) -> None:
     echo(f"Authorised as {who} ({status.user_id})")
     echo(f"  token file: {status.token_file}")
     if status.authorized_at:
-        echo(f"  authorised: {status.authorized_at:%Y-%m-%d %H:%M} UTC")
+        from spotify_tophits.clock import describe_duration, utc_now
+
+        age = describe_duration((utc_now() - status.authorized_at).total_seconds())
+        echo(f"  authorised: {status.authorized_at:%Y-%m-%d %H:%M} UTC ({age} ago)")
     if status.expires_at is not None and status.days_left is not None:
         echo(f"  refresh token expires: {status.expires_at:%Y-%m-%d} ({status.days_left} days left)")
     echo(f"  scopes: {' '.join(status.scopes) or '-'}")
@@ -101,7 +104,7 @@ def update_result(result: UpdateResult, verbose: bool, quiet: bool) -> None:
         from rich.table import Table
 
         table = Table(title=f"{prefix}Playlists on {result.today}")
-        for column in ("playlist", "tracks", "added", "removed", "status", "window"):
+        for column in ("playlist", "tracks", "added", "removed", "unchanged", "status", "window"):
             table.add_column(column)
         for outcome in result.playlists:
             table.add_row(
@@ -109,6 +112,7 @@ def update_result(result: UpdateResult, verbose: bool, quiet: bool) -> None:
                 f"{outcome.tracks}/{outcome.size}",
                 f"+{outcome.added}",
                 f"-{outcome.removed}",
+                str(outcome.tracks - outcome.added),
                 outcome.status + (f" ({outcome.writes} writes)" if outcome.writes else ""),
                 outcome.window,
             )
@@ -116,8 +120,9 @@ def update_result(result: UpdateResult, verbose: bool, quiet: bool) -> None:
     else:
         for outcome in result.playlists:
             echo(
-                f"{prefix}{outcome.name}: {outcome.tracks}/{outcome.size} tracks, +{outcome.added} -{outcome.removed},"
-                f" {outcome.status}" + (f", {outcome.writes} writes" if outcome.writes else "")
+                f"{prefix}{outcome.name}: {outcome.tracks}/{outcome.size} tracks, +{outcome.added} -{outcome.removed}"
+                f" ({outcome.tracks - outcome.added} unchanged), {outcome.status}"
+                + (f", {outcome.writes} writes" if outcome.writes else "")
             )
     for outcome in result.playlists:
         if outcome.message and outcome.status != "empty":

@@ -19,6 +19,8 @@ class TimerState:
     active: str
     next_run: str | None
     last_run: str | None
+    calendar: str = ""  # the timer's OnCalendar= as systemd reads it
+    last_result: str = ""  # Result= of the service the timer starts (success, exit-code, ...)
 
 
 def systemctl_show(unit: str, scope: str) -> dict[str, str] | None:
@@ -27,7 +29,10 @@ def systemctl_show(unit: str, scope: str) -> dict[str, str] | None:
     if executable is None:
         return None
     command = [executable, *(["--user"] if scope == "user" else []), "show", unit]
-    command += ["-p", "LoadState,UnitFileState,ActiveState,NextElapseUSecRealtime,LastTriggerUSec"]
+    command += [
+        "-p",
+        "LoadState,UnitFileState,ActiveState,NextElapseUSecRealtime,LastTriggerUSec,TimersCalendar,Result",
+    ]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=3, check=False)
     except (OSError, subprocess.TimeoutExpired):
@@ -50,5 +55,7 @@ def timer_state(unit: str = UPDATE_TIMER) -> TimerState | None:
                 active=properties.get("ActiveState", ""),
                 next_run=properties.get("NextElapseUSecRealtime") or None,
                 last_run=properties.get("LastTriggerUSec") or None,
+                calendar=properties.get("TimersCalendar", ""),
+                last_result=(systemctl_show(unit.replace(".timer", ".service"), scope) or {}).get("Result", ""),
             )
     return None

@@ -101,11 +101,11 @@ def test_update_prints_a_plain_summary_when_piped(authorised, environment, emula
 
     assert result.exit_code == 0, result.output
     assert "source deezer:worldwide: 100 rows" in result.output
-    assert "Daily Hits: 50/50 tracks, +50 -0, created" in result.output
+    assert "Daily Hits: 50/50 tracks, +50 -0 (0 unchanged), created, 1 writes" in result.output
     again = runner.invoke(app, ["update", "daily"])
     assert again.exit_code == 0
     assert "source deezer:worldwide: today's chart already stored" in again.output
-    assert "Daily Hits: 50/50 tracks, +0 -0, unchanged" in again.output
+    assert "Daily Hits: 50/50 tracks, +0 -0 (50 unchanged), unchanged" in again.output
     assert "0 new chart rows" in again.output
 
 

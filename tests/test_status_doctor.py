@@ -303,3 +303,38 @@ def test_doctor_json_and_no_secret_in_any_output(healthy, authorised):
     assert {"checks", "fixed"} == set(document)
     for secret in (token["access_token"], token["refresh_token"], "tophits-sandbox-secret"):
         assert secret not in result.output
+
+
+def test_doctor_warns_about_a_failed_last_run_and_a_timer_in_another_time_zone(healthy, environment):
+    timer = TimerState(
+        "tophits-update.timer",
+        "user",
+        "enabled",
+        "active",
+        "Wed 2026-11-11 06:07:00 UTC",
+        None,
+        calendar="{ OnCalendar=*-*-* 06:00:00 Europe/Berlin ; next_elapse=Wed 2026-11-11 05:00:00 UTC }",
+        last_result="exit-code",
+    )
+
+    report = run_doctor(at(DAY, 8), offline=True, read_timer=lambda: timer)
+
+    scheduler = {c.message: c.fix for c in report.checks if c.category == "scheduler" and c.level == "warning"}
+    assert scheduler["the last scheduled run ended with exit-code"] == "journalctl --user -u tophits-update.service -e"
+    assert scheduler["tophits-update.timer fires in another time zone than config.toml's UTC"] == (
+        "tophits systemd install --user (re-renders the timers)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("calendar", "zone"),
+    [
+        ("{ OnCalendar=*-*-* 06:00:00 Europe/Berlin ; next_elapse=Wed 2026-11-11 05:00:00 UTC }", "Europe/Berlin"),
+        ("{ OnCalendar=*-*-* 06:00:00 UTC ; next_elapse=Wed 2026-11-11 06:00:00 UTC }", "UTC"),
+        ("{ OnCalendar=*-*-* 06:00:00 ; next_elapse=Wed 2026-11-11 06:00:00 UTC }", None),
+    ],
+)
+def test_timer_zone_reads_the_zone_of_the_calendar_spec(calendar, zone):
+    from spotify_tophits.actions.doctor import timer_zone
+
+    assert timer_zone(calendar) == zone

@@ -449,6 +449,22 @@ class _Doctor:
             )
         else:
             self.add("scheduler", OK, f"{state.unit} ({state.scope}) enabled; next run {state.next_run or 'unknown'}")
+        user_flag = "--user " if state.scope == "user" else ""
+        if state.last_result and state.last_result != "success":
+            service = state.unit.replace(".timer", ".service")
+            self.add(
+                "scheduler",
+                WARNING,
+                f"the last scheduled run ended with {state.last_result}",
+                f"journalctl {user_flag}-u {service} -e",
+            )
+        if state.calendar and timer_zone(state.calendar) != settings.timezone:
+            self.add(
+                "scheduler",
+                WARNING,
+                f"{state.unit} fires in another time zone than config.toml's {settings.timezone}",
+                f"tophits systemd install {user_flag or '--system '}(re-renders the timers)",
+            )
         if state.scope == "user":
             user = os.environ.get("USER", "")
             linger = _linger(user)
@@ -459,6 +475,16 @@ class _Doctor:
                     f"lingering is off for {user}: user timers stop when you log out",
                     f"loginctl enable-linger {user}",
                 )
+
+
+def timer_zone(calendar: str) -> str | None:
+    """Return the time zone an OnCalendar= spec names (None: the machine's local time).
+
+    `calendar` is systemd's TimersCalendar, e.g. "{ OnCalendar=*-*-* 06:00:00 Europe/Berlin ; next_elapse=... }".
+    """
+    spec = calendar.split("OnCalendar=", 1)[-1].split(";", 1)[0].strip()
+    last = spec.split()[-1] if spec.split() else ""
+    return last if "/" in last or last in ("UTC", "GMT") else None
 
 
 def _inside_git(directory: Path) -> bool:
