@@ -21,6 +21,7 @@ import re
 import sqlite3
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -108,9 +109,12 @@ def build_manifest(
 
 
 def write_archive(path: Path, manifest: Manifest, members: Iterable[Member]) -> Path:
-    """Write the archive atomically at path (mode 0600), verify it, and return path.
+    """Write the archive atomically at path (mode 0600), read it back, and return path.
 
-    Any failure, a full disk included, leaves no partial file behind and raises DataSafetyError.
+    The caller has already checked the members (the state DB's integrity and row counts), so the
+    read-back checks that every written byte matches the manifest's checksums rather than running
+    the integrity check a second time. Any failure, a full disk included, leaves no partial file
+    behind and raises DataSafetyError.
     """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     descriptor, temporary_name = tempfile.mkstemp(prefix=".tophits-", suffix=".partial", dir=path.parent)
@@ -129,7 +133,7 @@ def write_archive(path: Path, manifest: Manifest, members: Iterable[Member]) -> 
                     archive.addfile(info, io.BytesIO(data))
             handle.flush()
             os.fsync(handle.fileno())
-        verify_archive(temporary)
+        read_archive(temporary)
         os.replace(temporary, path)
     except OSError as error:
         with contextlib.suppress(OSError):
@@ -199,7 +203,7 @@ def read_archive(path: Path) -> Verified:
                 handle = archive.extractfile(member)
                 assert handle is not None
                 members[member.name] = handle.read()
-    except (tarfile.TarError, EOFError, OSError, zlib_error()) as error:
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
         raise DataSafetyError(f"{path}: not a readable tophits archive ({error}); it may be truncated") from None
     if "manifest.json" not in members:
         raise DataSafetyError(f"{path}: no manifest.json; this is not a tophits archive")
@@ -216,12 +220,6 @@ def read_archive(path: Path) -> Verified:
         if len(data) != entry["size"] or sha256(data) != entry["sha256"]:
             raise DataSafetyError(f"{path}: checksum mismatch for {entry['name']}; the archive is corrupt")
     return Verified(path, manifest, members)
-
-
-def zlib_error() -> type[Exception]:
-    import zlib
-
-    return zlib.error
 
 
 def check_state_db(path: Path, data: bytes) -> dict[str, int]:

@@ -84,14 +84,10 @@ def guarded(action: Callable[[], T]) -> T:
         )
 
 
-def _settings_or_raise() -> Settings:
+def _settings() -> Settings:
     from spotify_tophits.config import load_settings
 
     return load_settings()
-
-
-def _settings() -> Settings:
-    return _settings_or_raise()
 
 
 @app.command()
@@ -196,7 +192,7 @@ def status(
     now = utc_now()
     if check:
         try:
-            report = collect_status(_settings_or_raise(), now)
+            report = collect_status(_settings(), now)
         except TophitsError as error:
             typer.echo(f"TOPHITS UNKNOWN - {error.message}")
             raise typer.Exit(3) from None

@@ -149,7 +149,6 @@ class RequestStats:
     latencies: list[float] = dataclasses.field(default_factory=list)
     rate_limited: int = 0
     retries: int = 0
-    slept: float = 0.0
 
     def record(self, endpoint: str, status: int | None, seconds: float) -> None:
         self.counts[endpoint] += 1
@@ -160,10 +159,6 @@ class RequestStats:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
-
-    def writes(self) -> int:
-        """Return the number of requests that change something on Spotify."""
-        return sum(count for endpoint, count in self.counts.items() if not endpoint.startswith(("GET", "POST /api")))
 
     def summary(self) -> dict[str, Any]:
         """Return a JSON-ready summary: counts by endpoint, latency percentiles in ms, 429s and retries."""
@@ -344,7 +339,6 @@ class SpotipyGateway:
     def _sleep(self, seconds: float) -> None:
         self._retry_seconds_left -= seconds
         self.stats.retries += 1
-        self.stats.slept += seconds
         self.policy.sleep(seconds)
 
     def _call(self, method: str, what: str, action: Callable[[], T]) -> T:

@@ -691,8 +691,7 @@ def open_store(path: Path | None, pre_migration: Callable[[Path], Path] | None =
                 f"cannot create the state directory {path.parent} ({error.strerror});"
                 " set TOPHITS_STATE_DIR to a writable directory"
             ) from None
-        check_is_sqlite(path)
-        version = schema_version_of(path)
+        version = schema_version_of(path)  # also refuses a file that is not SQLite
         if 0 < version < SCHEMA_VERSION:
             copy = pre_migration(path) if pre_migration is not None else None
             try:

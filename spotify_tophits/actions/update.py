@@ -141,6 +141,10 @@ class _Run:
             self._gateway = self.services.gateway(self.store, lambda: self.now)
         return self._gateway
 
+    def request_summary(self) -> dict[str, Any]:
+        """Return the run's Spotify request figures (none when it never needed Spotify)."""
+        return self._gateway.stats.summary() if self._gateway is not None else {"total": 0}
+
     def search(self, query: str) -> Sequence[Track]:
         self.result.searches += 1
         return self.gateway.search_tracks(query)
@@ -456,7 +460,7 @@ def _update(
         if failed is not None:
             # status shows why the last attempt at this playlist failed until a run succeeds.
             store.save_playlist(dataclasses.replace(failed, last_error=error.message))
-        result.requests = run._gateway.stats.summary() if run._gateway else {}
+        result.requests = run.request_summary()
         if result.run_id is not None:
             summary = result.summary() | {"error": error.message}
             finished = now + datetime.timedelta(seconds=time.monotonic() - started)
@@ -464,7 +468,7 @@ def _update(
                 result.run_id, now=finished, result="failed", exit_code=int(error.exit_code), summary=summary
             )
         raise
-    result.requests = run._gateway.stats.summary() if run._gateway else {"total": 0}
+    result.requests = run.request_summary()
     if result.run_id is not None:
         if not_before:
             store.set_meta("not_before", None)
