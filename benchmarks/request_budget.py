@@ -18,13 +18,13 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from spotify_tophits.actions import Services
 from spotify_tophits.actions.auth import authorise
 from spotify_tophits.actions.demo import DEMO_CONFIG, follow_authorise_redirect
 from spotify_tophits.actions.update import run_update
 from spotify_tophits.config import load_settings
-from spotify_tophits.sandbox.emulator import Emulator
+from spotify_tophits.sandbox.server import Emulator
 from spotify_tophits.sandbox.world import World
+from spotify_tophits.services import Services
 
 FIRST_DAY = datetime.date(2026, 3, 1)
 # Chart-source requests go to Deezer, Apple and iTunes, not to Spotify's quota.

@@ -27,14 +27,14 @@ import cli_latency
 import request_budget
 import scale
 
-from spotify_tophits.actions import Services
 from spotify_tophits.actions.auth import authorise
 from spotify_tophits.actions.demo import DEMO_CONFIG, follow_authorise_redirect
 from spotify_tophits.actions.update import run_update
 from spotify_tophits.config import load_settings
 from spotify_tophits.ranking import Window, rank_tracks
-from spotify_tophits.sandbox.emulator import Emulator
+from spotify_tophits.sandbox.server import Emulator
 from spotify_tophits.sandbox.world import World
+from spotify_tophits.services import Services
 from spotify_tophits.store import open_store
 
 LAST_DAY = datetime.date(2026, 11, 28)
@@ -81,7 +81,6 @@ def environment_for(directory: Path, extra: dict[str, str] | None = None) -> dic
         **os.environ,
         "TOPHITS_CONFIG_DIR": str(directory / "config"),
         "TOPHITS_STATE_DIR": str(directory / "state"),
-        "TOPHITS_CACHE_DIR": str(directory / "cache"),
         **(extra or {}),
     }
 

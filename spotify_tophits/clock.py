@@ -6,7 +6,7 @@ import datetime
 
 
 def utc_now() -> datetime.datetime:
-    """Return the current time in UTC (the one place tophits reads the real clock)."""
+    """Return the current time in UTC: the default clock of `Services`; actions take the clock they are given."""
     return datetime.datetime.now(datetime.UTC)
 
 

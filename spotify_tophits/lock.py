@@ -20,6 +20,17 @@ def holder_pid(path: Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def is_running(pid: int) -> bool:
+    """Return whether a process with this pid exists (one we may not signal still counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def run_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive flock on path for the block; raise LockHeldError (exit 5) if another process has it.

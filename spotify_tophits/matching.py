@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from spotify_tophits.sources import ChartRow
-    from spotify_tophits.spotify import Track
+    from spotify_tophits.charts import ChartRow
+    from spotify_tophits.spotify.models import Track
     from spotify_tophits.store import Store
 
 Search = Callable[[str], Sequence["Track"]]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from spotify_tophits.errors import ConfigError
 from spotify_tophits.matching import primary_artist, song_key
-from spotify_tophits.store import RankedRow
+from spotify_tophits.ranking import RankedRow
 
 TRACK_ID = re.compile(r"^[0-9A-Za-z]{22}$")
 

@@ -14,9 +14,21 @@ import dataclasses
 import datetime
 from collections.abc import Iterable, Mapping
 
-from spotify_tophits.store import RankedRow
-
 PERIODIC = ("monthly", "yearly")
+
+
+@dataclasses.dataclass(frozen=True)
+class RankedRow:
+    """One chart row as the ranking sees it (spotify_id None: not matched)."""
+
+    chart_date: datetime.date
+    chart: str
+    source: str
+    row_count: int
+    rank: int
+    spotify_id: str | None
+    song_key: str
+    artist_key: str
 
 
 @dataclasses.dataclass(frozen=True)

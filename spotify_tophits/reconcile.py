@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from spotify_tophits.spotify import WRITE_CHUNK
+from spotify_tophits.spotify.models import WRITE_CHUNK
 
 if TYPE_CHECKING:
     from spotify_tophits.spotify import PlaylistInfo, SpotifyGateway
@@ -36,14 +36,6 @@ def plan_writes(current: Sequence[str] | None, target: Sequence[str]) -> list[Wr
     for start in range(WRITE_CHUNK, len(target), WRITE_CHUNK):
         writes.append(Write("add", tuple(target[start : start + WRITE_CHUNK])))
     return writes
-
-
-def apply_plan(track_ids: Sequence[str], writes: Sequence[Write]) -> list[str]:
-    """Return the playlist that results from applying writes to track_ids (the model of Spotify's behaviour)."""
-    result = list(track_ids)
-    for write in writes:
-        result = list(write.track_ids) if write.kind == "replace" else result + list(write.track_ids)
-    return result
 
 
 @dataclasses.dataclass(frozen=True)

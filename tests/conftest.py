@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from spotify_tophits.actions import Services
 from spotify_tophits.actions.auth import authorise
 from spotify_tophits.actions.demo import follow_authorise_redirect
 from spotify_tophits.actions.update import UpdateResult, run_update
-from spotify_tophits.config import DEEZER_CHART_PLAYLISTS, Settings, load_settings
-from spotify_tophits.sandbox.emulator import Emulator
+from spotify_tophits.config import Settings, load_settings
+from spotify_tophits.sandbox.server import Emulator
 from spotify_tophits.sandbox.world import World
+from spotify_tophits.services import Services
+from spotify_tophits.sources.registry import DEEZER_CHART_PLAYLISTS
 from spotify_tophits.spotify import RetryPolicy
 
 WORLD_START = datetime.date(2026, 10, 1)
@@ -51,7 +52,6 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dic
         "TOPHITS_APPLE_RSS_URL": unreachable,
         "TOPHITS_CONFIG_DIR": str(tmp_path / "config"),
         "TOPHITS_STATE_DIR": str(tmp_path / "state"),
-        "TOPHITS_CACHE_DIR": str(tmp_path / "cache"),
     }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)

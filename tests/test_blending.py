@@ -9,13 +9,13 @@ import requests
 from conftest import CHART_DAY, WORLDWIDE, Simulation, at, write_config
 from typer.testing import CliRunner
 
-from spotify_tophits.actions import Services
 from spotify_tophits.actions.status import collect_status
 from spotify_tophits.actions.update import run_update
 from spotify_tophits.cli import app
 from spotify_tophits.config import load_settings
 from spotify_tophits.errors import ConfigError, ExitCode, SourceError
-from spotify_tophits.sandbox.emulator import APPLE_ID_BASE
+from spotify_tophits.sandbox.charts import APPLE_ID_BASE
+from spotify_tophits.services import Services
 from spotify_tophits.sources.apple import AppleSource
 from spotify_tophits.sources.spotify_charts import SpotifyChartsSource
 from spotify_tophits.store import open_store

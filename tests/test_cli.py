@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from spotify_tophits import __version__
 from spotify_tophits.cli import app
-from spotify_tophits.sandbox.emulator import CLIENT_SECRET, Emulator
+from spotify_tophits.sandbox.server import CLIENT_SECRET, Emulator
 from spotify_tophits.store import SCHEMA_VERSION, open_store
 
 TOPHITS = str(Path(sys.executable).parent / "tophits")

@@ -141,7 +141,7 @@ def test_path_chain_prefers_tophits_variables_then_systemd_then_platformdirs(tmp
 
     paths = resolve_paths(systemd)
     assert paths.state_dir == tmp_path / "systemd-state"
-    assert paths.origins == {"config": "platformdirs", "state": "STATE_DIRECTORY", "cache": "CACHE_DIRECTORY"}
+    assert paths.origins == {"config": "platformdirs", "state": "STATE_DIRECTORY"}
 
     paths = resolve_paths({"TOPHITS_CONFIG": f"{tmp_path}/elsewhere/my.toml"})
     assert paths.config_file == tmp_path / "elsewhere" / "my.toml"

@@ -11,7 +11,7 @@ import pytest
 import requests
 import yaml
 
-from spotify_tophits.sandbox.emulator import Emulator
+from spotify_tophits.sandbox.server import Emulator
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "spotify-openapi" / "fixed-spotify-open-api.yml"
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from spotify_tophits.charts import ChartRow
 from spotify_tophits.matching import (
     miss_backoff,
     normalise,
@@ -18,7 +19,6 @@ from spotify_tophits.matching import (
     song_key,
     split_title,
 )
-from spotify_tophits.sources import ChartRow
 from spotify_tophits.spotify import Track
 from spotify_tophits.store import open_store
 

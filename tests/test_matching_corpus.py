@@ -10,10 +10,10 @@ import datetime
 
 import pytest
 
+from spotify_tophits.charts import ChartRow
 from spotify_tophits.matching import resolve
-from spotify_tophits.sandbox.emulator import Emulator
+from spotify_tophits.sandbox.server import Emulator
 from spotify_tophits.sandbox.world import CatalogTrack, World, stable_id
-from spotify_tophits.sources import ChartRow
 from spotify_tophits.spotify import RetryPolicy, SpotipyGateway
 from spotify_tophits.store import open_store
 

@@ -20,11 +20,11 @@ from conftest import CHART_DAY, WORLDWIDE, write_config
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
-from spotify_tophits import units
 from spotify_tophits.cli import app
 from spotify_tophits.config import load_settings
-from spotify_tophits.notify import Message, failed_unit_message, send
-from spotify_tophits.sandbox.emulator import CLIENT_SECRET
+from spotify_tophits.ops import units
+from spotify_tophits.ops.notify import Message, failed_unit_message, send
+from spotify_tophits.sandbox.server import CLIENT_SECRET
 from spotify_tophits.store import open_store
 
 ROOT = Path(__file__).parents[1]

@@ -8,8 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spotify_tophits.ranking import Window, current_window, final_window, period_of, rank_tracks
-from spotify_tophits.store import RankedRow
+from spotify_tophits.ranking import RankedRow, Window, current_window, final_window, period_of, rank_tracks
 
 DAY = datetime.date(2026, 11, 28)  # a Saturday
 

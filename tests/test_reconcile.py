@@ -7,7 +7,16 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spotify_tophits.reconcile import apply_plan, plan_writes
+from spotify_tophits.reconcile import Write, plan_writes
+
+
+def apply_plan(track_ids: list[str], writes: list[Write]) -> list[str]:
+    """Model Spotify's behaviour: a replace sets the playlist, an add appends to it."""
+    result = list(track_ids)
+    for write in writes:
+        result = list(write.track_ids) if write.kind == "replace" else result + list(write.track_ids)
+    return result
+
 
 track_lists = st.lists(st.sampled_from([f"t{i}" for i in range(400)]), max_size=350)
 

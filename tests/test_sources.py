@@ -10,7 +10,7 @@ import requests
 from conftest import WORLDWIDE
 
 from spotify_tophits.errors import ExitCode, SourceError
-from spotify_tophits.sources import Pacer
+from spotify_tophits.sources.base import Pacer
 from spotify_tophits.sources.csvfile import CsvSource, parse_csv
 from spotify_tophits.sources.deezer import DeezerSource
 from spotify_tophits.store import open_store

@@ -12,16 +12,10 @@ import pytest
 from conftest import Sleeps
 
 from spotify_tophits.errors import AuthError, ExitCode, RateLimitedError, SpotifyRequestError, TemporaryError
-from spotify_tophits.sandbox.emulator import Emulator
-from spotify_tophits.spotify import (
-    RetryPolicy,
-    SpotipyGateway,
-    TokenFile,
-    endpoint_name,
-    entry_track_id,
-    latency_percentiles,
-    parse_playlist,
-)
+from spotify_tophits.sandbox.server import Emulator
+from spotify_tophits.spotify import RetryPolicy, SpotipyGateway, TokenFile, latency_percentiles
+from spotify_tophits.spotify.models import entry_track_id, parse_playlist
+from spotify_tophits.spotify.stats import endpoint_name
 
 
 def gateway(settings, sleeps: Sleeps, limits: list[datetime.datetime] | None = None) -> SpotipyGateway:  # type: ignore[no-untyped-def]
@@ -137,7 +131,7 @@ def test_gateway_reports_other_4xx_with_the_status(authorised, emulator: Emulato
 
 def test_gateway_pages_playlist_items_at_50_and_reads_item_or_track(authorised, emulator: Emulator, sleeps: Sleeps):
     tracks = [track.id for track in emulator.world.catalog[:120]]
-    playlist = emulator._add_playlist("2222222222222222222222", "big", emulator.user_id, tracks)
+    playlist = emulator.add_playlist("2222222222222222222222", "big", emulator.user_id, tracks)
 
     assert gateway(authorised, sleeps).playlist_track_ids(playlist.id) == tracks
     assert emulator.count("GET /playlists/{id}/items") == 3

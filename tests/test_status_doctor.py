@@ -13,7 +13,6 @@ import pytest
 from conftest import Simulation, at, write_config
 from typer.testing import CliRunner
 
-from spotify_tophits.actions import Services
 from spotify_tophits.actions.backup import run_backup
 from spotify_tophits.actions.doctor import run_doctor
 from spotify_tophits.actions.status import check_line, collect_status
@@ -21,7 +20,8 @@ from spotify_tophits.actions.update import run_update
 from spotify_tophits.cli import app
 from spotify_tophits.config import load_settings
 from spotify_tophits.errors import SourceError
-from spotify_tophits.scheduler import TimerState
+from spotify_tophits.ops.scheduler import TimerState
+from spotify_tophits.services import Services
 from spotify_tophits.store import open_store
 
 runner = CliRunner()
@@ -335,6 +335,6 @@ def test_doctor_warns_about_a_failed_last_run_and_a_timer_in_another_time_zone(h
     ],
 )
 def test_timer_zone_reads_the_zone_of_the_calendar_spec(calendar, zone):
-    from spotify_tophits.actions.doctor import timer_zone
+    from spotify_tophits.ops.scheduler import timer_zone
 
     assert timer_zone(calendar) == zone

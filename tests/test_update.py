@@ -10,14 +10,14 @@ import pytest
 from conftest import WORLDWIDE, Simulation, at, write_config
 from typer.testing import CliRunner
 
-from spotify_tophits.actions import Services
 from spotify_tophits.actions.update import run_update
 from spotify_tophits.cli import app
 from spotify_tophits.config import load_settings
 from spotify_tophits.errors import ConfigError, ExitCode, RateLimitedError, SourceError, TemporaryError
 from spotify_tophits.matching import primary_artist
-from spotify_tophits.sandbox.emulator import Emulator
+from spotify_tophits.sandbox.server import Emulator
 from spotify_tophits.sandbox.world import World
+from spotify_tophits.services import Services
 from spotify_tophits.store import open_store
 
 DAY = datetime.date(2026, 11, 10)
@@ -317,7 +317,7 @@ def test_update_refuses_a_spotify_owned_playlist_id_in_the_config(environment):
 
 
 def test_update_refuses_a_configured_playlist_id_that_is_not_ours(simulation: Simulation, environment, emulator):
-    emulator._add_playlist("0000000000000000000000", "Someone else's", "another-user", [])
+    emulator.add_playlist("0000000000000000000000", "Someone else's", "another-user", [])
     write_config(environment, '[playlists.daily]\nspotify_id = "0000000000000000000000"\n')
     services = Services(load_settings(environment))
     simulation.publish(DAY)
@@ -330,7 +330,7 @@ def test_update_refuses_a_configured_playlist_id_that_is_not_ours(simulation: Si
 
 
 def test_update_adopts_a_configured_playlist_of_ours(simulation: Simulation, environment, emulator, world):
-    mine = emulator._add_playlist("1111111111111111111111", "My chart", emulator.user_id, [])
+    mine = emulator.add_playlist("1111111111111111111111", "My chart", emulator.user_id, [])
     write_config(environment, '[playlists.daily]\nspotify_id = "1111111111111111111111"\n')
     services = Services(load_settings(environment))
     simulation.publish(DAY)

@@ -12,7 +12,6 @@ from test_operations import Recorder
 from typer.testing import CliRunner
 
 from spotify_tophits import archive, store
-from spotify_tophits.actions import Services, open_state
 from spotify_tophits.actions.auth import authorise
 from spotify_tophits.actions.backup import run_backup
 from spotify_tophits.actions.demo import follow_authorise_redirect
@@ -22,7 +21,9 @@ from spotify_tophits.actions.status import collect_status
 from spotify_tophits.cli import app
 from spotify_tophits.config import load_settings
 from spotify_tophits.errors import DataSafetyError, ExitCode
-from spotify_tophits.notify import notify_findings
+from spotify_tophits.ops.notify import notify_findings
+from spotify_tophits.services import Services, open_state
+from spotify_tophits.store import schema
 
 runner = CliRunner()
 DAY = datetime.date(2026, 11, 10)
@@ -32,7 +33,7 @@ NOW = at(DAY, 12)
 def old_schema_db(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Build a state DB as the first release wrote it (only the first migration), with some history."""
     with monkeypatch.context() as patch:
-        patch.setattr(store, "SCHEMA_VERSION", 1)
+        patch.setattr(schema, "SCHEMA_VERSION", 1)
         old = store.open_store(path)
         rows = chart_row_values(20)
         old.save_observation("deezer:worldwide", "1", DAY, NOW, rows)
@@ -69,11 +70,11 @@ def test_a_migration_failing_halfway_leaves_the_state_db_byte_identical(settings
     old_schema_db(settings.paths.state_db, monkeypatch)
     before = settings.paths.state_db.read_bytes()
     broken = [
-        *store.MIGRATIONS,
+        *schema.MIGRATIONS,
         ("0003_broken", "CREATE TABLE half_done (a INTEGER); INSERT INTO no_such_table VALUES (1)"),
     ]
-    monkeypatch.setattr(store, "MIGRATIONS", broken)
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(schema, "MIGRATIONS", broken)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
 
     with pytest.raises(DataSafetyError) as raised:
         open_state(settings)
@@ -89,8 +90,8 @@ def test_the_cli_reports_a_failed_migration_with_exit_6(authorised, environment,
     for leftover in authorised.paths.state_dir.glob("state.db*"):
         leftover.unlink()
     old_schema_db(authorised.paths.state_db, monkeypatch)
-    monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, ("0003_broken", "SELECT * FROM no_such_table")])
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, ("0003_broken", "SELECT * FROM no_such_table")])
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
     emulator.set_deezer_chart(WORLDWIDE, world.chart(CHART_DAY))
 
     result = runner.invoke(app, ["update"])
@@ -158,7 +159,7 @@ def test_doctor_quiet_prints_nothing_when_all_is_well(simulation: Simulation, en
     simulation.run(datetime.date.today(), chart_day=CHART_DAY)
     run_backup(simulation.services)
     monkeypatch.setattr(
-        "spotify_tophits.scheduler.systemctl_show",
+        "spotify_tophits.ops.scheduler.systemctl_show",
         lambda unit, scope: {"LoadState": "loaded", "UnitFileState": "enabled", "NextElapseUSecRealtime": "tomorrow"},
     )
     result = runner.invoke(app, ["doctor", "--offline", "--quiet"])

@@ -6,24 +6,17 @@ import dataclasses
 import datetime
 import http.server
 import queue
-import secrets
 import threading
 import urllib.parse
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from spotify_tophits.actions import open_state
 from spotify_tophits.config import Settings
 from spotify_tophits.errors import AuthError
-from spotify_tophits.spotify import (
-    SCOPES,
-    RequestStats,
-    SpotipyGateway,
-    TokenFile,
-    make_oauth,
-    make_session,
-    refresh_token_expiry,
-)
+from spotify_tophits.services import open_state
+from spotify_tophits.spotify import SCOPES, RequestStats, SpotipyGateway, TokenFile, refresh_token_expiry
+from spotify_tophits.spotify.auth import start_authorisation
+from spotify_tophits.spotify.stats import make_session
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,36 +43,29 @@ class AuthStatus:
     authorized_at: datetime.datetime | None = None
     expires_at: datetime.datetime | None = None
     days_left: int | None = None
+    age_seconds: float | None = None
+
+    @property
+    def expired(self) -> bool:
+        """Whether the refresh token has passed its 6-month end."""
+        return self.days_left is not None and self.days_left < 0
+
+    @property
+    def needs_auth(self) -> bool:
+        """Whether `tophits auth` must run again: no token, a missing scope, or an expired refresh token."""
+        return not self.present or bool(self.missing_scopes) or self.expired
 
 
 def authorise(settings: Settings, receive_redirect: Callable[[str], str], now: datetime.datetime) -> AuthResult:
     """Run the authorisation-code flow: `receive_redirect(authorise_url)` returns the URL Spotify redirected to."""
-    from spotipy.oauth2 import SpotifyOauthError
-
-    stats = RequestStats()
-    session = make_session(stats)
-    oauth = make_oauth(settings, session, interactive=True)
-    state = secrets.token_urlsafe(16)
-    url = oauth.get_authorize_url(state=state)
-    redirected = receive_redirect(url).strip()
-    try:
-        returned_state, code = oauth.parse_auth_response_url(redirected)
-    except SpotifyOauthError as error:
-        raise AuthError(f"Spotify did not authorise tophits ({error.error}); run `tophits auth` again") from None
-    if not code:
-        raise AuthError("that URL carries no authorisation code; paste the whole address the browser ended on")
-    if returned_state != state:
-        raise AuthError("the pasted URL belongs to another login attempt (state mismatch); run `tophits auth` again")
-    try:
-        oauth.get_access_token(code, as_dict=False, check_cache=False)
-    except SpotifyOauthError as error:
-        raise AuthError(f"Spotify refused the authorisation code ({error.error}); run `tophits auth` again") from None
+    flow = start_authorisation(settings, make_session(RequestStats()))
+    flow.complete(receive_redirect(flow.url))
     me = SpotipyGateway(settings).current_user()
     token_file = TokenFile(settings.paths.token_file)
     token = token_file.read() or {}
     token.update({"authorized_at": now.isoformat(), "user_id": me.id, "display_name": me.display_name})
     token_file.save_token_to_cache(token)
-    store = open_state(settings)
+    store = open_state(settings, now)
     try:
         store.set_meta("user_id", me.id)
         if me.account_id:
@@ -109,6 +95,7 @@ def auth_status(settings: Settings, now: datetime.datetime) -> AuthStatus:
         authorized_at=authorized_at,
         expires_at=expires_at,
         days_left=None if expires_at is None else (expires_at - now).days,
+        age_seconds=None if authorized_at is None else (now - authorized_at).total_seconds(),
     )
 
 

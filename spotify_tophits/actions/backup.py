@@ -8,11 +8,10 @@ import json
 from pathlib import Path
 
 from spotify_tophits import archive
-from spotify_tophits.actions import Services, open_state
-from spotify_tophits.clock import utc_now
 from spotify_tophits.config import Settings
 from spotify_tophits.errors import DataSafetyError, UsageError
-from spotify_tophits.store import SCHEMA_VERSION, Store, file_bytes, schema_version_of
+from spotify_tophits.services import Services
+from spotify_tophits.store import SCHEMA_VERSION, Store
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,30 +71,12 @@ def config_members(settings: Settings) -> list[archive.Member]:
 
 
 def secret_members(settings: Settings) -> list[archive.Member]:
+    """Return .env and token.json (when they exist) as archive members: only with --include-secrets."""
     members = []
     for name, path in ((".env", settings.paths.env_file), ("token.json", settings.paths.token_file)):
         if path.is_file():
             members.append(archive.Member(f"secrets/{name}", path.read_bytes()))
     return members
-
-
-def pre_migration_copy(settings: Settings, path: Path, now: datetime.datetime | None = None) -> Path:
-    """Archive the state DB as it is before a migration (kept 30 days, outside the retention rules)."""
-    now = now or utc_now()
-    data = file_bytes(path)
-    counts = archive.check_state_db(path, data)
-    member = archive.Member(archive.STATE_MEMBER, data)
-    manifest = archive.build_manifest(
-        "state",
-        [member],
-        created_at=now,
-        schema_version=schema_version_of(path),
-        account_id=None,
-        row_counts=counts,
-        secrets=False,
-    )
-    target = settings.backup.directory / archive.archive_name("state", now, "pre-migration")
-    return archive.write_archive(target, manifest, [member])
 
 
 def run_backup(
@@ -121,7 +102,7 @@ def run_backup(
     playlists_from = None
     schema = None
     if kind in ("full", "state"):
-        store = open_state(settings)
+        store = services.open_state()
         try:
             state = store.backup_bytes()
             counts = archive.check_state_db(settings.paths.state_db, state)
@@ -159,22 +140,6 @@ def run_backup(
         playlists_from=playlists_from,
         pruned=pruned,
     )
-
-
-def verify_restorable(path: Path) -> archive.Verified:
-    """Verify an archive end to end and check its state DB would restore: it opens, and its schema
-    is one this tophits reads (an older one migrates, on a temporary copy)."""
-    import tempfile
-
-    from spotify_tophits.store import open_store
-
-    verified = archive.verify_archive(path)
-    if archive.STATE_MEMBER in verified.members:
-        with tempfile.TemporaryDirectory(prefix="tophits-trial-restore-") as directory:
-            trial = Path(directory) / archive.STATE_MEMBER
-            trial.write_bytes(verified.members[archive.STATE_MEMBER])
-            open_store(trial).close()
-    return verified
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import requests
 
-from spotify_tophits.actions import Services, open_state
 from spotify_tophits.actions.auth import authorise
 from spotify_tophits.actions.update import UpdateResult, run_update
 from spotify_tophits.config import load_settings
-from spotify_tophits.sandbox.emulator import Emulator
+from spotify_tophits.sandbox.server import Emulator
 from spotify_tophits.sandbox.world import World
+from spotify_tophits.services import Services
 
 DEMO_CONFIG = """\
 # Written by `tophits demo`: the same settings a real installation would use.
@@ -70,19 +71,23 @@ def follow_authorise_redirect(url: str) -> str:
 
 
 def run_demo(
-    directory: Path,
+    directory: Path | None,
     days: int,
     last_day: datetime.date,
     progress: Callable[[UpdateResult], None] | None = None,
 ) -> DemoResult:
-    """Run `days` simulated daily updates ending on `last_day` in `directory`, and return the outcome."""
+    """Run `days` simulated daily updates ending on `last_day` in `directory` (None: a temporary one, removed
+    afterwards), and return the outcome."""
+    if directory is None:
+        with tempfile.TemporaryDirectory(prefix="tophits-demo-") as temporary:
+            return run_demo(Path(temporary), days, last_day, progress)
+    directory.mkdir(parents=True, exist_ok=True)
     first_day = last_day - datetime.timedelta(days=days - 1)
     world = World(start=first_day)
     with Emulator(world) as emulator:
         environment = emulator.environment() | {
             "TOPHITS_CONFIG_DIR": str(directory / "config"),
             "TOPHITS_STATE_DIR": str(directory / "state"),
-            "TOPHITS_CACHE_DIR": str(directory / "cache"),
         }
         config_file = directory / "config" / "config.toml"
         config_file.parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +104,7 @@ def run_demo(
             updates.append(result)
             if progress is not None:
                 progress(result)
-        store = open_state(settings)
+        store = services.open_state()
         try:
             playlists = []
             for record in store.managed_playlists():

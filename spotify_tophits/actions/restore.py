@@ -8,22 +8,20 @@ Spotify, to the same playlist when it is still ours, otherwise to a recreated on
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime
 import json
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 from spotify_tophits import archive
-from spotify_tophits.actions import Services, open_state
 from spotify_tophits.actions.backup import run_backup
 from spotify_tophits.errors import DataSafetyError, UsageError
 from spotify_tophits.files import write_atomically
 from spotify_tophits.lock import run_lock
 from spotify_tophits.reconcile import reconcile
-from spotify_tophits.store import SCHEMA_VERSION, ManagedPlaylist, open_store
+from spotify_tophits.services import Services
+from spotify_tophits.store import SCHEMA_VERSION, ManagedPlaylist, PlaylistState, replace_database
 
 PARTS = ("state", "config", "playlists")
 
@@ -69,6 +67,19 @@ def _parts(verified: archive.Verified, only: str | None, push_playlists: bool) -
     if push_playlists and present["playlists"]:
         wanted.append("playlists")
     return tuple(wanted)
+
+
+def confirmation(yes: bool, interactive: bool, ask: Callable[[RestorePlan], bool]) -> Callable[[RestorePlan], bool]:
+    """Return how a restore is confirmed: by `--yes`, by asking a person, or (neither) refused with exit 6."""
+
+    def confirm(plan: RestorePlan) -> bool:
+        if yes:
+            return True
+        if not interactive:
+            raise DataSafetyError("restore changes files; in a non-interactive run pass --yes to confirm")
+        return ask(plan)
+
+    return confirm
 
 
 def plan_restore(
@@ -136,7 +147,7 @@ def run_restore(
         if settings.paths.state_db.exists() and ("state" in plan.parts or "config" in plan.parts):
             safety = run_backup(services, now, kind="full", offline=True, label="pre-restore").path
         if "state" in plan.parts:
-            _swap_state(settings.paths.state_db, verified.members[archive.STATE_MEMBER])
+            replace_database(settings.paths.state_db, verified.members[archive.STATE_MEMBER])
             for name, target in (
                 ("secrets/.env", settings.paths.env_file),
                 ("secrets/token.json", settings.paths.token_file),
@@ -151,33 +162,10 @@ def run_restore(
     return RestoreResult(plan, dry_run=False, safety_copy=safety, playlists=pushed)
 
 
-def _swap_state(target: Path, data: bytes) -> None:
-    """Put the archived DB in place of target with one rename, migrating an older schema first."""
-    incoming = target.with_name(".state.db.restoring")
-    for stale in (incoming, Path(f"{incoming}-wal"), Path(f"{incoming}-shm")):
-        stale.unlink(missing_ok=True)
-    write_atomically(incoming, data)
-    try:
-        open_store(incoming).close()  # migrates an older schema forward; refuses a newer or corrupt one
-    except BaseException:
-        incoming.unlink(missing_ok=True)
-        raise
-    if target.exists():
-        # Fold the current WAL into the file and remove it: a WAL left beside the new DB would
-        # be replayed into it.
-        connection = sqlite3.connect(target)
-        with contextlib.closing(connection):
-            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        for leftover in (Path(f"{target}-wal"), Path(f"{target}-shm")):
-            leftover.unlink(missing_ok=True)
-    incoming.replace(target)
-
-
 def _push_playlists(
     services: Services, verified: archive.Verified, plan: RestorePlan, now: datetime.datetime
 ) -> tuple[str, ...]:
-    settings = services.settings
-    store = open_state(settings)
+    store = services.open_state()
     pushed = []
     try:
         gateway = services.gateway(store, lambda: now)
@@ -204,7 +192,7 @@ def _push_playlists(
                 document["name"],
                 "",
                 None,
-                document.get("status", "active"),
+                PlaylistState(document.get("status", PlaylistState.ACTIVE)),
                 now.isoformat(),
                 None,
                 None,

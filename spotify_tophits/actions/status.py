@@ -7,12 +7,14 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
-from spotify_tophits import __version__, archive, health, ranking
+from spotify_tophits import __version__, archive, ranking
 from spotify_tophits.clock import parse_utc
 from spotify_tophits.config import Settings
-from spotify_tophits.scheduler import TimerState, timer_state
+from spotify_tophits.errors import TophitsError
+from spotify_tophits.ops import health
+from spotify_tophits.ops.scheduler import TimerState, timer_state
 from spotify_tophits.spotify import TokenFile, latency_percentiles, refresh_token_expiry
-from spotify_tophits.store import SCHEMA_VERSION, Store, open_reader
+from spotify_tophits.store import SCHEMA_VERSION, PlaylistState, RunResult, Store, open_reader
 
 RECENT_RUNS = 10
 PERFORMANCE_DAYS = 7
@@ -26,7 +28,7 @@ class PlaylistStatus:
     url: str | None
     tracks: int
     size: int
-    status: str  # active or final
+    status: PlaylistState
     updated_at: str | None
     window: str | None
     last_error: str | None
@@ -40,7 +42,7 @@ class RunStatus:
     command: str
     started_at: str
     duration_seconds: float | None
-    result: str
+    result: RunResult
     exit_code: int | None
     requests: int
     rate_limited: int
@@ -77,7 +79,7 @@ class StatusReport:
     schema_version: int
     timezone: str
     state_db: str
-    level: str  # ok, warning, critical
+    level: health.Severity
     playlists: list[PlaylistStatus]
     runs: list[RunStatus]
     schedule: dict[str, Any]
@@ -124,8 +126,8 @@ def _performance(store: Store, now: datetime.datetime) -> Performance:
         latencies.extend(value / 1000 for value in requests.get("latencies_ms") or [])
         total_requests += int(requests.get("total") or 0)
         rate_limited += int(requests.get("rate_limited") or 0)
-    finished = [run for run in runs if run["result"] != "running"]
-    failed = [run for run in finished if run["result"] not in ("ok", "refused")]
+    finished = health.finished_updates(runs)
+    failed = [run for run in finished if not RunResult(run["result"]).succeeded]
     return Performance(
         days=PERFORMANCE_DAYS,
         runs=len(runs),
@@ -179,7 +181,7 @@ def collect_status(
         playlists = []
         for record in records:
             window = None
-            if record.status == "active" and record.key in enabled:
+            if record.status == PlaylistState.ACTIVE and record.key in enabled:
                 current = ranking.current_window(record.key, today, earliest, latest)
                 window = current.describe() if current and current.period == record.period else None
             size = enabled[record.key].size if record.key in enabled else settings.playlists[record.key].size
@@ -245,11 +247,12 @@ def collect_status(
 
 def add_live(report: StatusReport, settings: Settings, now: datetime.datetime) -> StatusReport:
     """Add what Spotify reports now: track counts and drift (someone edited a playlist by hand)."""
-    from spotify_tophits.actions import Services, open_state
+    from spotify_tophits.services import Services
 
-    store = open_state(settings)
+    services = Services(settings)
+    store = services.open_state()
     try:
-        listing = {info.id: info for info in Services(settings).gateway(store, lambda: now).my_playlists()}
+        listing = {info.id: info for info in services.gateway(store, lambda: now).my_playlists()}
         records = {(record.key, record.period): record for record in store.managed_playlists()}
     finally:
         store.close()
@@ -270,7 +273,7 @@ def add_live(report: StatusReport, settings: Settings, now: datetime.datetime) -
             playlists.append(dataclasses.replace(playlist, live_tracks=None, drift=None))
             continue
         drift = record.snapshot_id is not None and info.snapshot_id != record.snapshot_id
-        if drift and playlist.status == "active":
+        if drift and playlist.status == PlaylistState.ACTIVE:
             alerts.append(
                 health.Finding(
                     health.WARNING, "playlist-drift", f"{playlist.name} was changed outside tophits", "tophits update"
@@ -280,11 +283,19 @@ def add_live(report: StatusReport, settings: Settings, now: datetime.datetime) -
     return dataclasses.replace(report, playlists=playlists, alerts=alerts, level=health.worst(alerts))
 
 
+def status_check(load_settings: Callable[[], Settings], clock: Callable[[], datetime.datetime]) -> tuple[int, str]:
+    """Return the monitoring-plugin exit code and line; anything that stops the check is 3 UNKNOWN."""
+    try:
+        return check_line(collect_status(load_settings(), clock()))
+    except TophitsError as error:
+        return 3, f"TOPHITS UNKNOWN - {error.message}"
+
+
 def check_line(report: StatusReport) -> tuple[int, str]:
     """Return the monitoring-plugin exit code and one line: 0 OK, 1 WARNING, 2 CRITICAL."""
     code = {"ok": 0, "warning": 1, "critical": 2}[report.level]
     label = {0: "OK", 1: "WARNING", 2: "CRITICAL"}[code]
-    active = [p for p in report.playlists if p.status == "active"]
+    active = [p for p in report.playlists if p.status == PlaylistState.ACTIVE]
     last = report.runs[0] if report.runs else None
     detail = f"{len(active)} playlists, last run {last.result} at {last.started_at}" if last else "no runs yet"
     if report.alerts:

@@ -9,27 +9,46 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import enum
 import logging
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from spotify_tophits import ranking
-from spotify_tophits.actions import Services, open_state
+from spotify_tophits.charts import Chart, ChartRow
 from spotify_tophits.clock import describe_duration, parse_utc
-from spotify_tophits.config import PlaylistSettings, Settings, render_playlist_name
-from spotify_tophits.errors import AuthError, ConfigError, RateLimitedError, SourceError, TophitsError, UsageError
+from spotify_tophits.config import PlaylistSettings, Settings
+from spotify_tophits.errors import (
+    AuthError,
+    DataSafetyError,
+    ExitCode,
+    RateLimitedError,
+    SourceError,
+    TophitsError,
+    UsageError,
+)
 from spotify_tophits.lock import run_lock
 from spotify_tophits.matching import primary_artist, resolve, song_key
 from spotify_tophits.overrides import apply_overrides, load_overrides
-from spotify_tophits.reconcile import reconcile
-from spotify_tophits.sources import Chart, ChartRow, build_sources
-from spotify_tophits.spotify import PlaylistInfo, SpotifyGateway, Track
-from spotify_tophits.store import ManagedPlaylist, RankedRow, Store
+from spotify_tophits.playlists import Outcome, PlaylistOutcome, PlaylistSync
+from spotify_tophits.ranking import RankedRow
+from spotify_tophits.services import Services
+from spotify_tophits.sources.registry import build_sources
+from spotify_tophits.spotify import SpotifyGateway, Track
+from spotify_tophits.store import ManagedPlaylist, PlaylistState, RunResult, Store
 
 logger = logging.getLogger(__name__)
 # Text matches under this confidence are listed by `update -v` for a person to check.
 LOW_CONFIDENCE = 0.9
+
+
+class SourceStatus(enum.StrEnum):
+    """How a source did this run: its chart fetched, already stored today (cached), or failed."""
+
+    FETCHED = "fetched"
+    CACHED = "cached"
+    FAILED = "failed"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,32 +56,10 @@ class SourceReport:
     """How one source did this run."""
 
     name: str
-    status: str  # "fetched", "cached" (already have today's chart) or "failed"
+    status: SourceStatus
     rows: int = 0
     matched: int = 0
     message: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class PlaylistOutcome:
-    """What happened to one playlist this run."""
-
-    key: str
-    period: str
-    name: str
-    spotify_id: str | None
-    window: str
-    tracks: int
-    size: int
-    added: int
-    removed: int
-    status: str  # unchanged, written, created, recreated, finalised, refused, empty, dry-run
-    writes: int
-    message: str = ""
-
-    @property
-    def url(self) -> str | None:
-        return f"https://open.spotify.com/playlist/{self.spotify_id}" if self.spotify_id else None
 
 
 @dataclasses.dataclass
@@ -81,8 +78,17 @@ class UpdateResult:
     searches: int = 0
     requests: dict[str, Any] = dataclasses.field(default_factory=dict)
     warnings: list[str] = dataclasses.field(default_factory=list)
-    exit_code: int = 0
     dry_run: bool = False
+
+    @property
+    def refused(self) -> bool:
+        """Whether a playlist was refused a list that would shrink it below half (exit 6)."""
+        return any(outcome.status == Outcome.REFUSED for outcome in self.playlists)
+
+    @property
+    def exit_code(self) -> int:
+        """The run's exit code: data safety when a playlist was refused, else success."""
+        return int(DataSafetyError.exit_code) if self.refused else int(ExitCode.OK)
 
     @property
     def match_rate(self) -> float | None:
@@ -105,16 +111,6 @@ class UpdateResult:
         }
 
 
-def describe_playlist(playlist: PlaylistSettings, window: ranking.Window, sources: Sequence[str]) -> str:
-    """Return the playlist description: stable from day to day, so it costs no extra write."""
-    origin = ", ".join(sources)
-    if window.final:
-        label = f"{window.period_start:%B %Y}" if window.key == "monthly" else str(window.period_start.year)
-        return f"Final: the top {playlist.size} of {label} from {origin}. Ranked by tophits; no longer updated."
-    cadence = {"daily": "the latest chart day", "weekly": "last week", "monthly": "this month so far"}
-    return f"The top {playlist.size} of {cadence.get(window.key, 'this year so far')} from {origin}. Ranked by tophits."
-
-
 class _Run:
     """State shared by the steps of one update run."""
 
@@ -127,12 +123,26 @@ class _Run:
         self.dry_run = dry_run
         self.force = force
         self._gateway: SpotifyGateway | None = None
-        self._listing: dict[str, PlaylistInfo] | None = None
-        self._user_id: str | None = None
         self._rows: tuple[datetime.date, datetime.date, list[RankedRow]] | None = None
         self.result = UpdateResult(run_id=None, today=self.today, dry_run=dry_run)
         self.overrides = load_overrides(self.settings.paths.config_dir / "overrides.toml")
         self.result.overrides = self.overrides.describe()
+        self.playlists = PlaylistSync(
+            self.settings,
+            store,
+            lambda: self.gateway,
+            now,
+            dry_run=dry_run,
+            force=force,
+            warnings=self.result.warnings,
+        )
+
+    def sync(self, playlist: PlaylistSettings, window: ranking.Window) -> PlaylistOutcome:
+        """Rank one playlist's window and bring the playlist on Spotify to that list."""
+        target = ranking.rank_tracks(
+            self.rows(window), window, playlist.size, self.settings.max_per_artist, self.settings.weights
+        )
+        return self.playlists.sync(playlist, window, target)
 
     @property
     def gateway(self) -> SpotifyGateway:
@@ -156,12 +166,12 @@ class _Run:
         session = self.services.http_session()
         for source in build_sources(self.settings, self.store, session, lambda: self.gateway):
             if self.store.has_observation(source.name, source.chart_id, self.today):
-                self.result.sources.append(SourceReport(source.name, "cached"))
+                self.result.sources.append(SourceReport(source.name, SourceStatus.CACHED))
                 continue
             try:
                 chart = source.fetch(self.today)
             except SourceError as error:
-                self.result.sources.append(SourceReport(source.name, "failed", message=error.message))
+                self.result.sources.append(SourceReport(source.name, SourceStatus.FAILED, message=error.message))
                 self.result.warnings.append(error.message)
                 if not self.dry_run:
                     self.store.record_source(source.name, self.now, error.message)
@@ -169,7 +179,8 @@ class _Run:
             if not self.dry_run:
                 self.store.record_source(source.name, self.now, None)
             charts.append(chart)
-        if self.result.sources and all(report.status == "failed" for report in self.result.sources) and not charts:
+        failed = [report.status == SourceStatus.FAILED for report in self.result.sources]
+        if failed and all(failed) and not charts:
             raise SourceError(
                 "every chart source failed ("
                 + "; ".join(report.message for report in self.result.sources)
@@ -208,7 +219,9 @@ class _Run:
             rows = [self.resolve_row(row, chart.source) for row in chart.rows]
             matched = sum(1 for row in rows if row.pop("matched"))
             self.store.save_observation(chart.source, chart.chart_id, chart.chart_date, self.now, rows)
-            self.result.sources.append(SourceReport(chart.source, "fetched", rows=len(rows), matched=matched))
+            self.result.sources.append(
+                SourceReport(chart.source, SourceStatus.FETCHED, rows=len(rows), matched=matched)
+            )
         # Misses are retried once their back-off passes (1 day doubling to 30), for charts that
         # can still reach a playlist (this year's).
         for values in self.store.due_misses(datetime.date(self.today.year, 1, 1), self.now):
@@ -229,7 +242,7 @@ class _Run:
             if playlist.key in ranking.PERIODIC:
                 current_period = ranking.period_of(playlist.key, self.today)
                 for record in self.store.managed_playlists(playlist.key):
-                    if record.status == "active" and record.period < current_period:
+                    if record.status == PlaylistState.ACTIVE and record.period < current_period:
                         plans.append((playlist, ranking.final_window(playlist.key, record.period)))
             plans.append((playlist, ranking.current_window(playlist.key, self.today, earliest, latest)))
         return plans
@@ -241,143 +254,6 @@ class _Run:
             start = min(window.start, datetime.date(window.end.year, 1, 1))
             self._rows = (start, window.end, apply_overrides(self.store.ranked_rows(start, window.end), self.overrides))
         return [row for row in self._rows[2] if window.start <= row.chart_date <= window.end]
-
-    def listing(self) -> dict[str, PlaylistInfo]:
-        """Return the user's playlists by id, read once per run (the snapshot check)."""
-        if self._listing is None:
-            self._listing = {info.id: info for info in self.gateway.my_playlists()}
-        return self._listing
-
-    def user_id(self) -> str:
-        """Return the authorised user's id (stored at `tophits auth`, else asked once)."""
-        if self._user_id is None:
-            self._user_id = self.store.get_meta("user_id")
-            if self._user_id is None:
-                self._user_id = self.gateway.current_user().id
-                self.store.set_meta("user_id", self._user_id)
-        return self._user_id
-
-    def adopt(self, playlist: PlaylistSettings, window: ranking.Window, name: str, description: str) -> ManagedPlaylist:
-        """Take over the playlist named by `spotify_id` in the config, after checking it is ours."""
-        spotify_id = playlist.spotify_id
-        info = self.listing().get(spotify_id or "")
-        if info is None or info.owner_id != self.user_id():
-            raise ConfigError(
-                f"playlists.{playlist.key}.spotify_id = {spotify_id!r} is not a playlist in your library that you"
-                " own (Spotify-owned playlists answer 404 to Development Mode apps); remove the setting and"
-                " tophits creates its own"
-            )
-        return ManagedPlaylist(
-            playlist.key,
-            window.period,
-            spotify_id,
-            None,
-            name,
-            description,
-            None,
-            "active",
-            self.now.isoformat(),
-            None,
-            None,
-        )
-
-    def sync(self, playlist: PlaylistSettings, window: ranking.Window) -> PlaylistOutcome:
-        """Rank one playlist's window and reconcile it with Spotify; return what happened."""
-        rows = self.rows(window)
-        target = ranking.rank_tracks(rows, window, playlist.size, self.settings.max_per_artist, self.settings.weights)
-        record = self.store.get_playlist(playlist.key, window.period)
-        name = render_playlist_name(playlist.name, self.settings.prefix, window.period_start)
-        description = describe_playlist(playlist, window, self.settings.sources)
-
-        def outcome(
-            status: str, spotify_id: str | None, before: Sequence[str] | None, writes: int, message: str = ""
-        ) -> PlaylistOutcome:
-            previous = set(before or ())
-            return PlaylistOutcome(
-                key=playlist.key,
-                period=window.period,
-                name=name,
-                spotify_id=spotify_id,
-                window=window.describe(),
-                tracks=len(target),
-                size=playlist.size,
-                added=len(set(target) - previous),
-                removed=len(previous - set(target)),
-                status=status,
-                writes=writes,
-                message=message,
-            )
-
-        known = record.contents if record else None
-        if not target and record is None:
-            return outcome("empty", None, None, 0, "no resolved chart rows in this window yet")
-        if known and len(target) < len(known) / 2 and not self.force:
-            message = (
-                f"refused: the new list has {len(target)} tracks, under half of the {len(known)} it has now;"
-                " check the sources, or run `tophits update --force` to accept it"
-            )
-            return outcome("refused", record.spotify_id if record else None, known, 0, message)
-
-        if record is None and playlist.spotify_id:
-            record = self.adopt(playlist, window, name, description)
-        info = self.listing().get(record.spotify_id) if record and record.spotify_id else None
-        if info is not None and info.owner_id != self.user_id():
-            info = None
-        status = "unchanged"
-        if info is None:
-            status = "recreated" if record is not None and record.spotify_id else "created"
-            if self.dry_run:
-                return outcome(f"would be {status}", None, None, 0)
-            info = self.gateway.create_playlist(name, description, playlist.public)
-            self.listing()[info.id] = info
-            record = ManagedPlaylist(
-                key=playlist.key,
-                period=window.period,
-                spotify_id=info.id,
-                # A playlist we just created is empty at this snapshot: no need to read it.
-                snapshot_id=info.snapshot_id,
-                name=name,
-                description=description,
-                contents=(),
-                status="active",
-                created_at=self.now.isoformat(),
-                updated_at=None,
-                last_error=None,
-            )
-            # Saved before any item is written, so a crash here never creates a second playlist.
-            self.store.save_playlist(record)
-            if status == "recreated":
-                self.result.warnings.append(f"{name}: the playlist was gone from your library; recreated it")
-        assert record is not None
-        renamed = info.name != name or info.description != description
-        if renamed and not self.dry_run:
-            self.gateway.change_details(info.id, name, description)
-        snapshot = record.snapshot_id if record.spotify_id == info.id else None
-        done = reconcile(self.gateway, info, snapshot, record.contents, target, dry_run=self.dry_run)
-        if done.writes and status == "unchanged":
-            status = "written"
-        if window.final:
-            status = "finalised"
-        if self.dry_run:
-            changed = done.before is None or list(done.before) != target
-            return outcome("would be written" if changed else "unchanged", info.id, done.before, 0)
-        self.store.save_playlist(
-            dataclasses.replace(
-                record,
-                spotify_id=info.id,
-                snapshot_id=done.snapshot_id,
-                name=name,
-                description=description,
-                contents=tuple(target),
-                status="final" if window.final else "active",
-                updated_at=self.now.isoformat(),
-                last_error=None,
-            )
-        )
-        self.listing()[info.id] = dataclasses.replace(
-            info, name=name, description=description, snapshot_id=done.snapshot_id
-        )
-        return outcome(status, info.id, done.before, done.writes + int(renamed))
 
 
 def run_update(
@@ -399,7 +275,7 @@ def run_update(
     if not settings.paths.token_file.exists():
         raise AuthError(f"no Spotify authorisation at {settings.paths.token_file}; run `tophits auth`")
     with run_lock(settings.paths.lock_file):
-        store = open_state(settings)
+        store = services.open_state()
         try:
             return _update(services, store, now, only, dry_run, force)
         finally:
@@ -438,7 +314,7 @@ def _update(
                         playlist.size,
                         0,
                         0,
-                        "empty",
+                        Outcome.EMPTY,
                         0,
                         "no chart history yet",
                     )
@@ -448,8 +324,7 @@ def _update(
             outcome = run.sync(playlist, window)
             syncing = None
             result.playlists.append(outcome)
-            if outcome.status == "refused":
-                result.exit_code = 6
+            if outcome.status == Outcome.REFUSED:
                 result.warnings.append(f"{outcome.name}: {outcome.message}")
             if outcome.writes and not dry_run:
                 saved = store.get_playlist(outcome.key, outcome.period)
@@ -465,7 +340,7 @@ def _update(
             summary = result.summary() | {"error": error.message}
             finished = now + datetime.timedelta(seconds=time.monotonic() - started)
             store.finish_run(
-                result.run_id, now=finished, result="failed", exit_code=int(error.exit_code), summary=summary
+                result.run_id, now=finished, result=RunResult.FAILED, exit_code=int(error.exit_code), summary=summary
             )
         raise
     result.requests = run.request_summary()
@@ -475,7 +350,7 @@ def _update(
         store.finish_run(
             result.run_id,
             now=now + datetime.timedelta(seconds=time.monotonic() - started),
-            result="ok" if result.exit_code == 0 else "refused",
+            result=RunResult.REFUSED if result.refused else RunResult.OK,
             exit_code=result.exit_code,
             summary=result.summary(),
             snapshots=snapshots,

@@ -9,8 +9,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from spotify_tophits.charts import Chart, ChartRow
 from spotify_tophits.errors import SourceError
-from spotify_tophits.sources import Chart, ChartRow, validate_rows
+from spotify_tophits.sources.base import validate_rows
 
 if TYPE_CHECKING:
     import requests

@@ -7,9 +7,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from spotify_tophits.charts import Chart, ChartRow
 from spotify_tophits.clock import utc_now
 from spotify_tophits.errors import SourceError
-from spotify_tophits.sources import Chart, ChartRow, Pacer, get_json, validate_rows
+from spotify_tophits.sources.base import Pacer, get_json, validate_rows
 
 if TYPE_CHECKING:
     import requests
@@ -45,14 +46,12 @@ class DeezerSource:
         self.minimum_rows = minimum_rows
         self.pacer = pacer
         self.sleep = sleep
-        self.requests = 0
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         # Deezer reports errors, its quota included, as HTTP 200 with an "error" object.
         for attempt in range(3):
             if self.pacer is not None:
                 self.pacer.wait()
-            self.requests += 1
             data = get_json(self.session, self.name, self.base_url + path, params)
             if not isinstance(data, dict):
                 raise SourceError(f"{self.name}: unexpected answer from Deezer {path} (not an object); skipped")

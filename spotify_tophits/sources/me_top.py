@@ -6,7 +6,8 @@ import datetime
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from spotify_tophits.sources import Chart, ChartRow, validate_rows
+from spotify_tophits.charts import Chart, ChartRow
+from spotify_tophits.sources.base import validate_rows
 
 if TYPE_CHECKING:
     from spotify_tophits.spotify import SpotifyGateway

@@ -10,8 +10,9 @@ import datetime
 import re
 from typing import TYPE_CHECKING, Any
 
+from spotify_tophits.charts import Chart, ChartRow
 from spotify_tophits.errors import SourceError
-from spotify_tophits.sources import Chart, ChartRow, get_json, validate_rows
+from spotify_tophits.sources.base import get_json, validate_rows
 
 if TYPE_CHECKING:
     import requests

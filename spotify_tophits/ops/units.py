@@ -206,6 +206,15 @@ def render(name: str, flavour: str, tophits: str, timezone: str = "UTC") -> str:
     return "\n".join(out) + "\n"
 
 
+def choose_flavour(user: bool, system: bool) -> str:
+    """Return the flavour `--user` / `--system` ask for; neither means system units as root, user units otherwise."""
+    if user and system:
+        raise UsageError("choose one of --user and --system")
+    if user or system:
+        return USER if user else SYSTEM
+    return SYSTEM if os.geteuid() == 0 else USER
+
+
 def unit_directory(flavour: str) -> Path:
     """Where systemd looks for units of this flavour."""
     if flavour == SYSTEM:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import datetime
 import logging
 from collections import Counter
 from collections.abc import Iterable
 
 from spotify_tophits import __version__, archive
-from spotify_tophits.clock import parse_utc, utc_now
+from spotify_tophits.clock import parse_utc
 from spotify_tophits.config import Settings
 from spotify_tophits.errors import TophitsError
 from spotify_tophits.files import write_atomically
+from spotify_tophits.ops import health
 from spotify_tophits.spotify import TokenFile, refresh_token_expiry
-from spotify_tophits.store import Store, open_reader
+from spotify_tophits.store import PlaylistState, RunResult, Store, open_reader
 
 logger = logging.getLogger(__name__)
 
@@ -34,17 +34,12 @@ def _timestamp(text: str | None) -> float | None:
     return parse_utc(text).timestamp() if text else None
 
 
-def render_metrics(settings: Settings, store: Store, now: datetime.datetime) -> str:
+def render_metrics(settings: Settings, store: Store) -> str:
     """Return the metrics in the Prometheus text exposition format."""
-    runs = [run for run in store.recent_runs(100000) if run["command"] == "update"]
-    finished = [run for run in runs if run["result"] != "running"]
+    finished = health.finished_updates(store.recent_runs(100000))
     last = finished[0] if finished else None
-    success = next((run for run in finished if run["result"] in ("ok", "refused")), None)
-    failures = 0
-    for run in finished:
-        if run["result"] in ("ok", "refused"):
-            break
-        failures += 1
+    success = next((run for run in finished if RunResult(run["result"]).succeeded), None)
+    failures = health.consecutive_failures(finished)
     statuses: Counter[str] = Counter()
     rate_limited = 0
     for run in finished:
@@ -99,7 +94,7 @@ def render_metrics(settings: Settings, store: Store, now: datetime.datetime) -> 
         [
             ({"playlist": record.key}, len(record.contents or ()))
             for record in store.managed_playlists()
-            if record.status == "active"
+            if record.status == PlaylistState.ACTIVE
         ],
     )
     if last and (last.get("summary") or {}).get("match_rate") is not None:
@@ -126,7 +121,7 @@ def render_metrics(settings: Settings, store: Store, now: datetime.datetime) -> 
     return "\n".join(lines) + "\n"
 
 
-def write_metrics(settings: Settings, now: datetime.datetime | None = None) -> bool:
+def write_metrics(settings: Settings) -> bool:
     """Write the textfile if `[metrics] textfile` is set. Never raises; returns whether it wrote."""
     path = settings.notify.metrics_textfile
     if path is None:
@@ -134,7 +129,7 @@ def write_metrics(settings: Settings, now: datetime.datetime | None = None) -> b
     try:
         store = open_reader(settings.paths.state_db)
         try:
-            text = render_metrics(settings, store, now or utc_now())
+            text = render_metrics(settings, store)
         finally:
             store.close()
         # Readable by node_exporter, which runs as another user.

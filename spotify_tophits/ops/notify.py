@@ -13,16 +13,20 @@ import dataclasses
 import datetime
 import logging
 import socket
-import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from spotify_tophits import health
 from spotify_tophits.config import Channel, Settings
-from spotify_tophits.errors import ExitCode, TophitsError
+from spotify_tophits.config.notify import SEVERITIES
+from spotify_tophits.errors import ConfigError, ExitCode, TophitsError, UsageError
+from spotify_tophits.ops import health
+
+if TYPE_CHECKING:
+    from spotify_tophits.actions.update import UpdateResult
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 TIMEOUT = 10
 EXIT_MEANINGS = {
     1: ("an internal error (a bug)", "journalctl -u {unit} -n 50, then report it"),
@@ -145,45 +149,26 @@ def job_hooks(settings: Settings, job: str) -> Iterator[None]:
     else:
         ping(settings, job, "success")
     finally:
-        from spotify_tophits.metrics import write_metrics
+        from spotify_tophits.ops.metrics import write_metrics
 
         write_metrics(settings)
 
 
-def unit_result(unit: str) -> tuple[str, int | None, str]:
-    """Return (Result, ExecMainStatus, journal tail) of a systemd unit; unknowns as empty/None."""
-    result, status, tail = "", None, ""
-    scopes: Sequence[Sequence[str]] = (("systemctl",), ("systemctl", "--user"))
-    for systemctl in scopes:
-        try:
-            shown = subprocess.run(
-                [*systemctl, "show", unit, "-p", "Result,ExecMainStatus"],
-                capture_output=True,
-                text=True,
-                timeout=5,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        properties = dict(line.split("=", 1) for line in shown.stdout.splitlines() if "=" in line)
-        if properties.get("ExecMainStatus", "0") not in ("", "0") or properties.get("Result", "success") != "success":
-            result = properties.get("Result", "")
-            status = int(properties["ExecMainStatus"]) if properties.get("ExecMainStatus", "").isdigit() else None
-            journal = [
-                "journalctl",
-                *(("--user",) if "--user" in systemctl else ()),
-                "-u",
-                unit,
-                "-n",
-                "15",
-                "-o",
-                "cat",
-                "--no-pager",
-            ]
-            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-                tail = subprocess.run(journal, capture_output=True, text=True, timeout=5, check=False).stdout
-            break
-    return result, status, tail
+def run_job(settings: Settings, job: str, action: Callable[[], T]) -> T:
+    """Run one job (update, backup) inside its hooks: pings around it, the metrics file after it."""
+    with job_hooks(settings, job):
+        return action()
+
+
+def update_summary(result: UpdateResult) -> Message:
+    """Return the info message after an update: one line per playlist, the match rate, the warnings."""
+    lines = [f"{o.name}: {o.tracks}/{o.size} tracks, +{o.added} -{o.removed}, {o.status}" for o in result.playlists]
+    rate = "-" if result.match_rate is None else f"{result.match_rate:.0%}"
+    lines.append(
+        f"match rate {rate}, {len(result.unmatched)} unmatched, {result.requests.get('total', 0)} Spotify requests"
+    )
+    body = "\n".join(lines + [f"warning: {warning}" for warning in result.warnings])
+    return Message("info", "tophits: playlists updated", body)
 
 
 def failed_unit_message(settings: Settings, unit: str, status: int | None, result: str, tail: str) -> Message:
@@ -215,6 +200,35 @@ def failed_unit_message(settings: Settings, unit: str, status: int | None, resul
         lines.append("Last log lines:\n" + "\n".join(tail.strip().splitlines()[-5:]))
     lines.append(f"Fix: {fix.format(unit=unit)}")
     return Message(severity, f"tophits: {unit} failed", "\n".join(lines), tuple(findings))
+
+
+def test_messages() -> list[Message]:
+    """Return one test message per severity, for `tophits notify --test`."""
+    return [
+        Message(severity, f"tophits: test ({severity})", f"A test {severity} notification from tophits.")
+        for severity in SEVERITIES
+    ]
+
+
+def failed_unit_alert(settings: Settings, unit: str) -> Message:
+    """Return the alert for a systemd unit that failed, from what systemd and the run records say."""
+    from spotify_tophits.ops.scheduler import unit_result
+
+    result, status, tail = unit_result(unit)
+    return failed_unit_message(settings, unit, status, result, tail)
+
+
+def notifications(settings: Settings, failed_unit: str | None, test: bool) -> list[Message]:
+    """Return what `tophits notify` sends: test messages, or the alert for a failed unit.
+
+    Raise UsageError when neither is asked for, ConfigError when there is no channel to send to.
+    """
+    if not test and not failed_unit:
+        raise UsageError("give --failed-unit UNIT or --test")
+    messages = test_messages() if test else [failed_unit_alert(settings, str(failed_unit))]
+    if not settings.notify.channels:
+        raise ConfigError("no notification channels in config.toml ([[notify.channels]])")
+    return messages
 
 
 def notify_findings(

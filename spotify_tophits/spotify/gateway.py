@@ -1,7 +1,7 @@
 """The Spotify gateway: the few calls tophits makes, behind a Protocol, with plain dataclasses out.
 
-This is the only module that imports spotipy, and it does so lazily so `tophits --help` and
-`tophits status` never pay for it. It owns the request policy of DESIGN §5:
+spotipy is imported lazily, here and in `auth`, so `tophits --help` and `tophits status` never
+pay for it. The adapter owns the request policy of DESIGN §5:
 - a 429 is waited out only when its Retry-After fits `max_retry_wait`; otherwise `not_before`
   is recorded and the run stops with exit 5 (spotipy's urllib3 retry would sleep for hours);
 - GET/PUT/DELETE are retried on 5xx and dropped connections with capped exponential back-off
@@ -15,75 +15,33 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
-import json
 import logging
 import math
-import re
-import statistics
 import time
-import urllib.parse
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from spotify_tophits.clock import describe_duration, utc_now
 from spotify_tophits.errors import AuthError, RateLimitedError, SpotifyRequestError, TemporaryError
-from spotify_tophits.files import write_atomically
+from spotify_tophits.spotify.auth import make_oauth, oauth_failure
+from spotify_tophits.spotify.models import (
+    READ_PAGE,
+    SEARCH_LIMIT,
+    WRITE_CHUNK,
+    PlaylistInfo,
+    Track,
+    User,
+    entry_track_id,
+    parse_playlist,
+    parse_track,
+)
+from spotify_tophits.spotify.stats import RequestStats, make_session
 
 if TYPE_CHECKING:
-    import requests
-
     from spotify_tophits.config import Settings
 
 logger = logging.getLogger(__name__)
-
-SCOPES = (
-    "playlist-read-private",
-    "playlist-modify-private",
-    "playlist-modify-public",
-    "user-read-private",
-    "user-top-read",
-)
-READ_PAGE = 50
-WRITE_CHUNK = 100
-SEARCH_LIMIT = 10
-REFRESH_TOKEN_LIFETIME = datetime.timedelta(days=182)
 T = TypeVar("T")
-
-
-@dataclasses.dataclass(frozen=True)
-class User:
-    """The authorised Spotify user."""
-
-    id: str
-    display_name: str | None
-    account_id: str | None
-
-
-@dataclasses.dataclass(frozen=True)
-class Track:
-    """A Spotify track as tophits needs it."""
-
-    id: str
-    name: str
-    artists: tuple[str, ...]
-    duration_ms: int | None
-    isrc: str | None
-    album_type: str | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class PlaylistInfo:
-    """A playlist's metadata (not its items)."""
-
-    id: str
-    name: str
-    description: str
-    owner_id: str
-    snapshot_id: str
-    public: bool | None
-    total: int
 
 
 class SpotifyGateway(Protocol):
@@ -138,165 +96,6 @@ class RetryPolicy:
     max_delay: float = 8.0
     budget_seconds: float = 60.0
     sleep: Callable[[float], None] = time.sleep
-
-
-@dataclasses.dataclass
-class RequestStats:
-    """Per-run request counts and latencies, for the run record and the request budget tests."""
-
-    counts: Counter[str] = dataclasses.field(default_factory=Counter)
-    statuses: Counter[int] = dataclasses.field(default_factory=Counter)
-    latencies: list[float] = dataclasses.field(default_factory=list)
-    rate_limited: int = 0
-    retries: int = 0
-
-    def record(self, endpoint: str, status: int | None, seconds: float) -> None:
-        self.counts[endpoint] += 1
-        if status is not None:
-            self.statuses[status] += 1
-        self.latencies.append(seconds)
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def summary(self) -> dict[str, Any]:
-        """Return a JSON-ready summary: counts by endpoint, latency percentiles in ms, 429s and retries."""
-        return {
-            "total": self.total,
-            "by_endpoint": dict(sorted(self.counts.items())),
-            "by_status": {str(status): count for status, count in sorted(self.statuses.items())},
-            "latency_ms": latency_percentiles(self.latencies),
-            "rate_limited": self.rate_limited,
-            "retries": self.retries,
-            # Kept so status can compute percentiles over a week of runs, not averages of averages.
-            "latencies_ms": [round(seconds * 1000, 1) for seconds in self.latencies],
-        }
-
-
-def latency_percentiles(latencies: Sequence[float]) -> dict[str, float]:
-    """Given latencies in seconds, return p50/p95/p99 in milliseconds (empty when there are none)."""
-    if not latencies:
-        return {}
-    if len(latencies) == 1:
-        value = round(latencies[0] * 1000, 1)
-        return {"p50": value, "p95": value, "p99": value}
-    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
-    return {name: round(cuts[index] * 1000, 1) for name, index in (("p50", 49), ("p95", 94), ("p99", 98))}
-
-
-_ID_SEGMENT = re.compile(r"/(playlists|tracks|users)/[^/]+")
-
-
-def endpoint_name(method: str, url: str) -> str:
-    """Return 'METHOD /path' with ids replaced by placeholders, e.g. 'PUT /playlists/{id}/items'."""
-    path = urllib.parse.urlsplit(url).path
-    path = re.sub(r"^.*?/v1(?=/)", "", path)
-    path = _ID_SEGMENT.sub(lambda match: f"/{match.group(1)}/{{id}}", path)
-    return f"{method} {path.rstrip('/') or '/'}"
-
-
-def make_session(stats: RequestStats, timeout: float = 10.0) -> requests.Session:
-    """Return a requests session without urllib3 retries that records every request in stats."""
-    import requests
-
-    class CountingSession(requests.Session):
-        def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-            kwargs.setdefault("timeout", timeout)
-            started = time.monotonic()
-            status: int | None = None
-            try:
-                response = super().send(request, **kwargs)
-                status = response.status_code
-                return response
-            finally:
-                stats.record(endpoint_name(str(request.method), str(request.url)), status, time.monotonic() - started)
-
-    return CountingSession()
-
-
-class TokenFile:
-    """spotipy cache handler that writes token.json atomically with mode 0600.
-
-    It also keeps `authorized_at`, which spotipy does not track, so tophits can warn before the
-    6-month refresh-token expiry.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def read(self) -> dict[str, Any] | None:
-        """Return the stored token info, or None when there is none or it is unreadable."""
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError):
-            logger.warning("token file %s is unreadable; run `tophits auth`", self.path)
-            return None
-        return data if isinstance(data, dict) else None
-
-    def save_token_to_cache(self, token_info: Mapping[str, Any]) -> None:
-        previous = self.read() or {}
-        merged = dict(token_info)
-        for key in ("authorized_at", "user_id", "display_name"):
-            if key in previous and key not in merged:
-                merged[key] = previous[key]
-        write_atomically(self.path, json.dumps(merged, indent=2, sort_keys=True).encode("utf-8"))
-
-
-def make_oauth(settings: Settings, session: requests.Session, interactive: bool = False) -> Any:
-    """Return a spotipy SpotifyOAuth pointed at the configured accounts service and token file.
-
-    Unless `interactive`, asking spotipy for a token that needs a login raises AuthError instead
-    of prompting: a timer run must fail fast with "run `tophits auth`", not hang.
-    """
-    from spotipy.cache_handler import CacheHandler
-    from spotipy.oauth2 import SpotifyOAuth
-
-    credentials = settings.require_credentials()
-
-    class TokenCache(CacheHandler):  # type: ignore[misc]
-        # spotipy insists on a CacheHandler subclass; the work is TokenFile's.
-        def __init__(self, token_file: TokenFile) -> None:
-            self.token_file = token_file
-
-        def get_cached_token(self) -> dict[str, Any] | None:
-            return self.token_file.read()
-
-        def save_token_to_cache(self, token_info: dict[str, Any]) -> None:
-            self.token_file.save_token_to_cache(token_info)
-
-    class NonInteractiveOAuth(SpotifyOAuth):  # type: ignore[misc]
-        def get_auth_response(self, open_browser: bool | None = None) -> str:
-            if interactive:
-                return str(super().get_auth_response(open_browser))
-            raise AuthError("no valid Spotify authorisation (no token, or scopes changed); run `tophits auth`")
-
-    oauth = NonInteractiveOAuth(
-        client_id=credentials.client_id,
-        client_secret=credentials.client_secret,
-        redirect_uri=credentials.redirect_uri,
-        scope=" ".join(SCOPES),
-        cache_handler=TokenCache(TokenFile(settings.paths.token_file)),
-        open_browser=False,
-        requests_session=session,
-        requests_timeout=10,
-    )
-    accounts = settings.endpoints["spotify_accounts"]
-    oauth.OAUTH_AUTHORIZE_URL = urllib.parse.urljoin(accounts, "authorize")
-    oauth.OAUTH_TOKEN_URL = urllib.parse.urljoin(accounts, "api/token")
-    return oauth
-
-
-def oauth_failure(error: Any) -> AuthError:
-    """Translate spotipy's SpotifyOauthError into the exit-4 error that tells the user what to do."""
-    if getattr(error, "error", None) == "invalid_grant":
-        return AuthError(
-            "Spotify refused the refresh token (invalid_grant): the authorisation expired or was revoked;"
-            " run `tophits auth`"
-        )
-    return AuthError(f"Spotify authorisation failed ({getattr(error, 'error', error)}); run `tophits auth`")
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float:
@@ -458,13 +257,11 @@ class SpotipyGateway:
         return ids
 
     def create_playlist(self, name: str, description: str, public: bool) -> PlaylistInfo:
+        # spotipy 2.26 creates through POST /me/playlists, the endpoint Development Mode apps keep.
         data = self._call(
             "POST",
             "POST /me/playlists",
-            # POST /me/playlists, the endpoint Development Mode apps keep (POST /users/{id}/playlists is gone).
-            lambda: self.client._post(
-                "me/playlists", payload={"name": name, "public": public, "description": description}
-            ),
+            lambda: self.client.current_user_playlist_create(name, public=public, description=description),
         )
         return parse_playlist(data)
 
@@ -475,25 +272,55 @@ class SpotipyGateway:
             lambda: self.client.playlist_change_details(playlist_id, name=name, description=description),
         )
 
-    def _write_items(self, method: str, playlist_id: str, track_ids: Sequence[str]) -> str:
-        # spotipy's playlist_add_items posts a bare array; the OpenAPI definition describes
-        # {"uris": [...]} for both PUT and POST, so send that shape ourselves.
-        payload = {"uris": _uris(track_ids)}
-        send = self.client._put if method == "PUT" else self.client._post
+    def replace_items(self, playlist_id: str, track_ids: Sequence[str]) -> str:
+        """Replace the playlist's items with at most 100 tracks (PUT); return the new snapshot id."""
+        uris = _uris(track_ids)
         data = self._call(
-            method,
-            f"{method} /playlists/{playlist_id}/items",
-            lambda: send(f"playlists/{playlist_id}/items", payload=payload),
+            "PUT",
+            f"PUT /playlists/{playlist_id}/items",
+            lambda: self.client.playlist_replace_items(playlist_id, uris),
         )
         return str(data["snapshot_id"])
 
-    def replace_items(self, playlist_id: str, track_ids: Sequence[str]) -> str:
-        """Replace the playlist's items with at most 100 tracks (PUT); return the new snapshot id."""
-        return self._write_items("PUT", playlist_id, track_ids)
-
     def add_items(self, playlist_id: str, track_ids: Sequence[str]) -> str:
         """Append at most 100 tracks (POST, never retried); return the new snapshot id."""
-        return self._write_items("POST", playlist_id, track_ids)
+        # spotipy's playlist_add_items posts a bare array; the OpenAPI definition describes
+        # {"uris": [...]}, so this one request goes through our own session with spotipy's token.
+        payload = {"uris": _uris(track_ids)}
+        data = self._call(
+            "POST",
+            f"POST /playlists/{playlist_id}/items",
+            lambda: self._send_json("POST", f"playlists/{playlist_id}/items", payload),
+        )
+        return str(data["snapshot_id"])
+
+    def _send_json(self, method: str, path: str, payload: Mapping[str, Any]) -> Any:
+        """Send one JSON request through the counting session; fail as spotipy would (SpotifyException)."""
+        from spotipy.exceptions import SpotifyException
+
+        token = self.oauth.get_access_token(as_dict=False)
+        response = self.session.request(
+            method,
+            self.client.prefix + path,
+            json=payload,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        if response.status_code >= 400:
+            try:
+                error = response.json().get("error") or {}
+            except ValueError:
+                error = {}
+            message = error.get("message") if isinstance(error, dict) else None
+            reason = error.get("reason") if isinstance(error, dict) else None
+            raise SpotifyException(
+                response.status_code,
+                -1,
+                f"{response.url}:\n {message or response.text or None}",
+                reason=reason,
+                headers=response.headers,
+            )
+        return response.json()
 
     def search_tracks(self, query: str) -> list[Track]:
         data = self._call("GET", "GET /search", lambda: self.client.search(q=query, type="track", limit=SEARCH_LIMIT))
@@ -519,48 +346,3 @@ def _uris(track_ids: Iterable[str]) -> list[str]:
 def _message(error: Any) -> str:
     text = str(getattr(error, "msg", "") or "").strip()
     return text.splitlines()[-1].strip() if text else "no message"
-
-
-def entry_track_id(entry: Mapping[str, Any] | None) -> str | None:
-    """Return the track id of a playlist entry, or None for local files, episodes gone missing and nulls.
-
-    Since 2026 the track sits under "item"; apps created earlier may still see "track".
-    """
-    track = (entry or {}).get("item") or (entry or {}).get("track")
-    if not track or not track.get("id") or track.get("is_local") or track.get("type", "track") != "track":
-        return None
-    return str(track["id"])
-
-
-def parse_playlist(data: Mapping[str, Any]) -> PlaylistInfo:
-    """Given a playlist object from Spotify, return its metadata (accepting `items` or `tracks`)."""
-    contents = data.get("items") if isinstance(data.get("items"), dict) else data.get("tracks")
-    return PlaylistInfo(
-        id=data["id"],
-        name=data.get("name") or "",
-        description=data.get("description") or "",
-        owner_id=(data.get("owner") or {}).get("id") or "",
-        snapshot_id=data.get("snapshot_id") or "",
-        public=data.get("public"),
-        total=int((contents or {}).get("total") or 0),
-    )
-
-
-def parse_track(data: Mapping[str, Any]) -> Track:
-    """Given a track object from Spotify, return a Track."""
-    return Track(
-        id=data["id"],
-        name=data.get("name") or "",
-        artists=tuple(artist.get("name") or "" for artist in data.get("artists") or []),
-        duration_ms=data.get("duration_ms"),
-        isrc=(data.get("external_ids") or {}).get("isrc"),
-        album_type=(data.get("album") or {}).get("album_type"),
-    )
-
-
-def refresh_token_expiry(token: Mapping[str, Any]) -> datetime.datetime | None:
-    """Return when the refresh token dies (6 months after authorisation), if we know when that was."""
-    authorized_at = token.get("authorized_at")
-    if not authorized_at:
-        return None
-    return datetime.datetime.fromisoformat(str(authorized_at)) + REFRESH_TOKEN_LIFETIME

@@ -1,11 +1,10 @@
-"""Backup archives: one `tar.gz` with a `manifest.json` listing every member's size and sha256.
+"""The archive format: one `tar.gz` with a `manifest.json` listing every member's size and sha256.
 
 Writing is atomic (temporary name, fsync, rename, mode 0600) and every archive is verified by
 reading it back. Verification never extracts with tarfile's own extractor: each member must be a
 regular file named in the manifest, with no absolute path, no `..`, no link and no device, and
 its bytes must match the manifest's checksum. The state DB inside must open and pass SQLite's
-integrity check. Retention follows restic's `forget`: keep-last, then the newest archive of each
-of the last N days, ISO weeks and months.
+integrity check.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import sqlite3
 import tarfile
 import tempfile
@@ -31,7 +29,6 @@ from spotify_tophits.errors import DataSafetyError
 
 FORMAT_VERSION = 1
 KINDS = ("full", "state", "config")
-NAME = re.compile(r"^tophits-(full|state|config)-(\d{8}T\d{6}Z)(-[a-z-]+)?\.tar\.gz$")
 STATE_MEMBER = "state.db"
 
 
@@ -71,13 +68,8 @@ class Verified:
 
 
 def sha256(data: bytes) -> str:
+    """Return the hex SHA-256 of data, as the manifest records it."""
     return hashlib.sha256(data).hexdigest()
-
-
-def archive_name(kind: str, created_at: datetime.datetime, label: str = "") -> str:
-    """Return `tophits-<kind>-<UTC timestamp>[-label].tar.gz`."""
-    stamp = created_at.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"tophits-{kind}-{stamp}{'-' + label if label else ''}.tar.gz"
 
 
 def build_manifest(
@@ -265,80 +257,3 @@ def verify_archive(path: Path) -> Verified:
         if mismatched:
             raise DataSafetyError(f"{path}: row counts differ from the manifest for {', '.join(mismatched)}")
     return verified
-
-
-@dataclasses.dataclass(frozen=True)
-class ArchiveFile:
-    """An archive found in a backup directory, by its name."""
-
-    path: Path
-    kind: str
-    created_at: datetime.datetime
-    label: str
-    size: int
-
-
-def list_archives(directory: Path) -> list[ArchiveFile]:
-    """Return the tophits archives in directory, newest first (judged by name, not by content)."""
-    archives = []
-    if not directory.is_dir():
-        return []
-    for path in directory.iterdir():
-        match = NAME.match(path.name)
-        if match and path.is_file():
-            created = datetime.datetime.strptime(match.group(2), "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.UTC)
-            label = (match.group(3) or "").lstrip("-")
-            archives.append(ArchiveFile(path, match.group(1), created, label, path.stat().st_size))
-    return sorted(archives, key=lambda archive: archive.created_at, reverse=True)
-
-
-@dataclasses.dataclass(frozen=True)
-class Retention:
-    """How many archives to keep, like restic's `forget --keep-*` (0 means that rule keeps none)."""
-
-    keep_last: int = 7
-    keep_daily: int = 7
-    keep_weekly: int = 4
-    keep_monthly: int = 12
-
-
-SAFETY_COPY_DAYS = 30
-
-
-def plan_prune(
-    archives: Iterable[ArchiveFile],
-    retention: Retention,
-    now: datetime.datetime,
-    zone: datetime.tzinfo = datetime.UTC,
-) -> tuple[list[ArchiveFile], list[ArchiveFile]]:
-    """Return (keep, remove). Each kind is pruned on its own; labelled safety copies (pre-restore,
-    pre-migration) are outside the rules and kept for 30 days."""
-    keep: list[ArchiveFile] = []
-    remove: list[ArchiveFile] = []
-    by_kind: dict[str, list[ArchiveFile]] = {}
-    for archive in sorted(archives, key=lambda archive: archive.created_at, reverse=True):
-        if archive.label:
-            young = now - archive.created_at < datetime.timedelta(days=SAFETY_COPY_DAYS)
-            (keep if young else remove).append(archive)
-        else:
-            by_kind.setdefault(archive.kind, []).append(archive)
-    for group in by_kind.values():
-        kept: set[Path] = {archive.path for archive in group[: retention.keep_last]}
-        buckets = (
-            (retention.keep_daily, lambda moment: moment.date()),
-            (retention.keep_weekly, lambda moment: moment.isocalendar()[:2]),
-            (retention.keep_monthly, lambda moment: (moment.year, moment.month)),
-        )
-        for limit, bucket_of in buckets:
-            seen: list[object] = []
-            for archive in group:
-                bucket = bucket_of(archive.created_at.astimezone(zone))
-                if bucket in seen:
-                    continue
-                if len(seen) >= limit:
-                    break
-                seen.append(bucket)
-                kept.add(archive.path)
-        for archive in group:
-            (keep if archive.path in kept else remove).append(archive)
-    return keep, remove

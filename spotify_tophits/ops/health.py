@@ -8,15 +8,25 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import enum
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from spotify_tophits import ranking
 from spotify_tophits.clock import describe_duration, parse_utc
-from spotify_tophits.store import ManagedPlaylist
+from spotify_tophits.store import ManagedPlaylist, PlaylistState, RunResult
 
-CRITICAL = "critical"
-WARNING = "warning"
+
+class Severity(enum.StrEnum):
+    """How urgently a finding needs a person; OK is the level when nothing does."""
+
+    OK = "ok"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+CRITICAL = Severity.CRITICAL
+WARNING = Severity.WARNING
 # How often each playlist is expected to change; stale beyond twice that.
 CADENCE = {
     "daily": datetime.timedelta(days=1),
@@ -36,7 +46,7 @@ TOKEN_CRITICAL_DAYS = 7
 class Finding:
     """Something that needs a person, with the exact fix."""
 
-    severity: str
+    severity: Severity
     code: str
     message: str
     fix: str
@@ -84,7 +94,7 @@ def playlist_findings(
         if record.key not in wanted:
             continue
         if (
-            record.status == "active"
+            record.status == PlaylistState.ACTIVE
             and record.key in ranking.PERIODIC
             and record.period < ranking.period_of(record.key, today)
         ):
@@ -97,7 +107,7 @@ def playlist_findings(
                 )
             )
             continue
-        if record.status != "active" or not record.updated_at:
+        if record.status != PlaylistState.ACTIVE or not record.updated_at:
             continue
         age = now - parse_utc(record.updated_at)
         if age > 2 * CADENCE[record.key]:
@@ -112,15 +122,26 @@ def playlist_findings(
     return findings
 
 
+def finished_updates(runs: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Return the update runs that have finished (however they ended), in the order given."""
+    return [run for run in runs if run.get("command") == "update" and run.get("result") != RunResult.RUNNING]
+
+
+def consecutive_failures(runs: Iterable[Mapping[str, Any]]) -> int:
+    """Given runs newest first, return how many finished updates failed since the last one that succeeded."""
+    failed = 0
+    for run in finished_updates(runs):
+        if RunResult(run["result"]).succeeded:
+            break
+        failed += 1
+    return failed
+
+
 def run_findings(runs: Sequence[Mapping[str, Any]]) -> list[Finding]:
     """Consecutive failed runs, and a source whose match rate dropped. runs: newest first."""
     findings = []
-    updates = [run for run in runs if run.get("command") == "update" and run.get("result") != "running"]
-    failed = 0
-    for run in updates:
-        if run.get("result") in ("ok", "refused"):
-            break
-        failed += 1
+    updates = finished_updates(runs)
+    failed = consecutive_failures(updates)
     if failed >= FAILED_RUNS_WARNING:
         severity = CRITICAL if failed >= FAILED_RUNS_CRITICAL else WARNING
         last_error = (updates[0].get("summary") or {}).get("error", "see `journalctl -u tophits-update`")
@@ -207,7 +228,7 @@ def backoff_findings(not_before: str | None, now: datetime.datetime) -> list[Fin
     ]
 
 
-def worst(findings: Iterable[Finding]) -> str:
-    """Return 'critical', 'warning' or 'ok'."""
+def worst(findings: Iterable[Finding]) -> Severity:
+    """Return the most severe level among the findings (OK when there are none)."""
     severities = {finding.severity for finding in findings}
-    return CRITICAL if CRITICAL in severities else WARNING if WARNING in severities else "ok"
+    return CRITICAL if CRITICAL in severities else WARNING if WARNING in severities else Severity.OK

@@ -1,0 +1,1 @@
+"""Operations: the systemd units and scheduler queries, notifications and pings, metrics, and health rules."""

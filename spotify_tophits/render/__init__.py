@@ -1,0 +1,39 @@
+"""Turn action results into what a person reads: Rich tables on a terminal, plain lines otherwise.
+
+No Typer here: the CLI decides exit codes. Rich is imported only when a terminal shows a table,
+so `--json`, `--check` and pipes never pay for it. One module per group of commands.
+"""
+
+from spotify_tophits.render.backup import backup_list, backup_result, pruned, restore_plan, restore_result, verified
+from spotify_tophits.render.operations import (
+    auth_result,
+    auth_status,
+    authorise_prompt,
+    deliveries,
+    done,
+    install_plan,
+)
+from spotify_tophits.render.status import doctor_json, doctor_report, status_json, status_report
+from spotify_tophits.render.update import demo_progress, demo_result, update_result
+
+__all__ = [
+    "auth_result",
+    "auth_status",
+    "authorise_prompt",
+    "backup_list",
+    "backup_result",
+    "deliveries",
+    "demo_progress",
+    "demo_result",
+    "doctor_json",
+    "doctor_report",
+    "done",
+    "install_plan",
+    "pruned",
+    "restore_plan",
+    "restore_result",
+    "status_json",
+    "status_report",
+    "update_result",
+    "verified",
+]

@@ -1,0 +1,22 @@
+"""Writing to the terminal: plain lines for pipes and the journal, a Rich console on a terminal."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def console() -> Console | None:
+    """Return a Rich console when stdout is a terminal, else None (plain output)."""
+    from rich.console import Console
+
+    terminal = Console()
+    return terminal if terminal.is_terminal else None
+
+
+def echo(line: str = "") -> None:
+    """Write one line to standard output."""
+    print(line, file=sys.stdout, flush=True)

@@ -1,0 +1,80 @@
+"""The emulated Spotify accounts service: authorise (approves at once), and the token endpoint.
+
+Authorisation codes and refresh tokens are checked for real, so `invalid_grant` after a
+revocation and `invalid_client` for a wrong secret behave as Spotify's do.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+import urllib.parse
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from spotify_tophits.sandbox.http import HttpError, Response
+
+if TYPE_CHECKING:
+    from spotify_tophits.sandbox.server import Emulator
+
+CLIENT_ID = "tophits-sandbox-client"
+CLIENT_SECRET = "tophits-sandbox-secret"  # noqa: S105 - a fixed, public test credential
+
+
+def route(
+    emulator: Emulator, headers: Mapping[str, str], method: str, path: str, query: dict[str, str], raw: bytes
+) -> Response:
+    """Answer one request to the accounts service (path relative to it)."""
+    if method == "GET" and path == "/authorize":
+        if query.get("client_id") != CLIENT_ID:
+            raise HttpError(400, "INVALID_CLIENT: Invalid client")
+        redirect = query.get("redirect_uri", "")
+        if urllib.parse.urlsplit(redirect).hostname == "localhost":
+            raise HttpError(400, "INVALID_CLIENT: Insecure redirect URI")
+        code = secrets.token_urlsafe(16)
+        with emulator.lock:
+            emulator.codes[code] = query.get("scope", "")
+        parameters = {"code": code}
+        if "state" in query:
+            parameters["state"] = query["state"]
+        location = f"{redirect}?{urllib.parse.urlencode(parameters)}"
+        return 302, None, {"Location": location}
+    if method == "POST" and path == "/api/token":
+        form = {key: values[-1] for key, values in urllib.parse.parse_qs(raw.decode()).items()}
+        _check_client(headers, form)
+        grant = form.get("grant_type")
+        with emulator.lock:
+            if grant == "authorization_code":
+                scope = emulator.codes.pop(form.get("code", ""), None)
+                if scope is None:
+                    return 400, {"error": "invalid_grant", "error_description": "Invalid authorization code"}, {}
+                refresh = secrets.token_urlsafe(24)
+                emulator.refresh_tokens[refresh] = scope
+                return 200, _issue(emulator, scope, refresh), {}
+            if grant == "refresh_token":
+                scope = emulator.refresh_tokens.get(form.get("refresh_token", ""))
+                if scope is None:
+                    return 400, {"error": "invalid_grant", "error_description": "Refresh token revoked"}, {}
+                return 200, _issue(emulator, scope, None), {}
+        return 400, {"error": "unsupported_grant_type"}, {}
+    raise HttpError(404, "Not found")
+
+
+def _check_client(headers: Mapping[str, str], form: dict[str, str]) -> None:
+    header = headers.get("authorization", "")
+    if header.startswith("Basic "):
+        client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
+    else:
+        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
+    if client_id != CLIENT_ID or secret != CLIENT_SECRET:
+        raise HttpError(400, "invalid_client")
+
+
+def _issue(emulator: Emulator, scope: str, refresh: str | None) -> dict[str, Any]:
+    token = secrets.token_urlsafe(24)
+    emulator.access_tokens[token] = time.time() + 3600
+    body: dict[str, Any] = {"access_token": token, "token_type": "Bearer", "expires_in": 3600, "scope": scope}
+    if refresh:
+        body["refresh_token"] = refresh
+    return body

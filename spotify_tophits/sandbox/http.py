@@ -1,0 +1,22 @@
+"""What every emulated service shares: an HTTP error to raise, the answer's shape, the search field syntax."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# An answer: status, JSON body (None: empty), extra headers.
+Response = tuple[int, Any, dict[str, str]]
+# Spotify's and Deezer's advanced search both take `field:"quoted"` or `field:bare` filters.
+FIELD_FILTER = re.compile(r'(isrc|track|artist):(?:"([^"]*)"|(\S+))')
+
+
+class HttpError(Exception):
+    """An error answer: the status, the message, extra headers and (Spotify's 429s) a reason."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, reason: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+        self.reason = reason

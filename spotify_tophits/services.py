@@ -1,0 +1,61 @@
+"""What an action needs from the outside world, in one object the CLI builds (and a test replaces).
+
+The clock, the sleep used between retries, the state DB, Spotify and HTTP for the chart sources
+all come from here, so no action reads the real clock or opens a connection on its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from spotify_tophits.clock import utc_now
+
+if TYPE_CHECKING:
+    import requests
+
+    from spotify_tophits.config import Settings
+    from spotify_tophits.spotify import RetryPolicy, SpotifyGateway
+    from spotify_tophits.store import Store
+
+
+def open_state(settings: Settings, now: datetime.datetime | None = None) -> Store:
+    """Open the state DB; before migrating an older schema, archive it as a pre-migration copy."""
+    from spotify_tophits.archive.state import state_copy
+    from spotify_tophits.store import open_store
+
+    def pre_migration(path: Path) -> Path:
+        return state_copy(settings.backup.directory, path, now or utc_now(), "pre-migration")
+
+    return open_store(settings.paths.state_db, pre_migration=pre_migration)
+
+
+@dataclasses.dataclass
+class Services:
+    """What an action needs from the outside world, built by the CLI or by a test."""
+
+    settings: Settings
+    retry_policy: RetryPolicy | None = None
+    clock: Callable[[], datetime.datetime] = utc_now
+
+    def open_state(self) -> Store:
+        """Open the state DB read-write, migrated (after a pre-migration copy when it is older)."""
+        return open_state(self.settings, self.clock())
+
+    def gateway(self, store: Store, clock: Callable[[], datetime.datetime]) -> SpotifyGateway:
+        """Return a Spotify gateway that records any long rate-limit wait as `not_before` in the store."""
+        from spotify_tophits.spotify import SpotipyGateway
+
+        def remember(not_before: datetime.datetime) -> None:
+            store.set_meta("not_before", not_before.isoformat())
+
+        return SpotipyGateway(self.settings, self.retry_policy, on_rate_limited=remember, clock=clock)
+
+    def http_session(self) -> requests.Session:
+        """Return a plain HTTP session for chart sources."""
+        import requests
+
+        return requests.Session()

@@ -1,0 +1,163 @@
+"""Chart history: observations (one source's chart on one day), their rows, source health and source facts."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from spotify_tophits.ranking import RankedRow
+from spotify_tophits.store.base import StoreBase, utc_text
+
+
+class ChartQueries(StoreBase):
+    """Observations and chart rows; how each source fared; what a source told us about its tracks."""
+
+    def has_observation(self, source: str, chart_id: str, chart_date: datetime.date) -> bool:
+        """Return whether this source's chart for that day is stored already."""
+        row = self.connection.execute(
+            "SELECT 1 FROM observations WHERE source = ? AND chart_id = ? AND chart_date = ?",
+            (source, chart_id, chart_date.isoformat()),
+        ).fetchone()
+        return row is not None
+
+    def save_observation(
+        self,
+        source: str,
+        chart_id: str,
+        chart_date: datetime.date,
+        fetched_at: datetime.datetime,
+        rows: Sequence[dict[str, Any]],
+    ) -> None:
+        """Store one chart as fetched, replacing an earlier copy of the same chart day."""
+        with self.transaction() as connection:
+            connection.execute(
+                "DELETE FROM chart_rows WHERE observation_id IN "
+                "(SELECT id FROM observations WHERE source = ? AND chart_id = ? AND chart_date = ?)",
+                (source, chart_id, chart_date.isoformat()),
+            )
+            connection.execute(
+                "DELETE FROM observations WHERE source = ? AND chart_id = ? AND chart_date = ?",
+                (source, chart_id, chart_date.isoformat()),
+            )
+            cursor = connection.execute(
+                "INSERT INTO observations (source, chart_id, chart_date, fetched_at, row_count) VALUES (?, ?, ?, ?, ?)",
+                (source, chart_id, chart_date.isoformat(), utc_text(fetched_at), len(rows)),
+            )
+            observation_id = cursor.lastrowid
+            connection.executemany(
+                "INSERT INTO chart_rows (observation_id, rank, title, artists, isrc, source_track_id, spotify_id,"
+                " duration_ms, resolution_key, song_key, artist_key)"
+                " VALUES (:observation_id, :rank, :title, :artists, :isrc, :source_track_id, :spotify_id,"
+                " :duration_ms, :resolution_key, :song_key, :artist_key)",
+                [{**row, "observation_id": observation_id, "artists": json.dumps(row["artists"])} for row in rows],
+            )
+
+    def latest_chart_date(self, until: datetime.date) -> datetime.date | None:
+        """Return the newest chart day on or before `until`, or None."""
+        row = self.connection.execute(
+            "SELECT MAX(chart_date) AS day FROM observations WHERE chart_date <= ?", (until.isoformat(),)
+        ).fetchone()
+        return None if row["day"] is None else datetime.date.fromisoformat(row["day"])
+
+    def earliest_chart_date(self) -> datetime.date | None:
+        """Return the oldest chart day held, or None."""
+        row = self.connection.execute("SELECT MIN(chart_date) AS day FROM observations").fetchone()
+        return None if row["day"] is None else datetime.date.fromisoformat(row["day"])
+
+    def ranked_rows(self, start: datetime.date, end: datetime.date) -> list[RankedRow]:
+        """Return every chart row with a chart date in [start, end]; unmatched rows have spotify_id None."""
+        cursor = self.connection.execute(
+            "SELECT o.chart_date, o.source || ':' || o.chart_id AS chart, o.source, o.row_count, r.rank,"
+            " res.spotify_id, r.song_key, r.artist_key"
+            " FROM chart_rows r JOIN observations o ON o.id = r.observation_id"
+            " LEFT JOIN resolutions res ON res.key = r.resolution_key"
+            " WHERE o.chart_date BETWEEN ? AND ?",
+            (start.isoformat(), end.isoformat()),
+        )
+        return [
+            RankedRow(
+                chart_date=datetime.date.fromisoformat(row["chart_date"]),
+                chart=row["chart"],
+                source=row["source"],
+                row_count=row["row_count"],
+                rank=row["rank"],
+                spotify_id=row["spotify_id"],
+                song_key=row["song_key"],
+                artist_key=row["artist_key"],
+            )
+            for row in cursor
+        ]
+
+    def due_misses(self, since: datetime.date, now: datetime.datetime) -> list[dict[str, Any]]:
+        """Return one chart row per cached miss whose back-off has passed, among charts since `since`."""
+        cursor = self.connection.execute(
+            "SELECT r.rank, r.title, r.artists, r.isrc, r.spotify_id, r.source_track_id, r.duration_ms,"
+            " res.retry_after"
+            " FROM resolutions res JOIN chart_rows r ON r.resolution_key = res.key"
+            " JOIN observations o ON o.id = r.observation_id"
+            " WHERE res.spotify_id IS NULL AND o.chart_date >= ? GROUP BY res.key",
+            (since.isoformat(),),
+        )
+        rows = []
+        for row in cursor:
+            retry_after = row["retry_after"]
+            if retry_after is None or datetime.datetime.fromisoformat(retry_after) <= now:
+                rows.append(
+                    {
+                        "rank": row["rank"],
+                        "title": row["title"],
+                        "artists": tuple(json.loads(row["artists"])),
+                        "isrc": row["isrc"],
+                        "spotify_id": row["spotify_id"],
+                        "source_track_id": row["source_track_id"],
+                        "duration_ms": row["duration_ms"],
+                    }
+                )
+        return rows
+
+    # -- source health ---------------------------------------------------------------------------
+    def record_source(self, source: str, now: datetime.datetime, error: str | None) -> None:
+        """Count a source's consecutive failures (reset by a success)."""
+        with self.transaction() as connection:
+            connection.execute("INSERT OR IGNORE INTO source_health (source) VALUES (?)", (source,))
+            if error is None:
+                connection.execute(
+                    "UPDATE source_health SET consecutive_failures = 0, last_success = ? WHERE source = ?",
+                    (utc_text(now), source),
+                )
+            else:
+                connection.execute(
+                    "UPDATE source_health SET consecutive_failures = consecutive_failures + 1, last_failure = ?,"
+                    " last_error = ? WHERE source = ?",
+                    (utc_text(now), error, source),
+                )
+
+    def source_health(self) -> list[dict[str, Any]]:
+        """Return each source's health record."""
+        cursor = self.connection.execute(
+            "SELECT source, consecutive_failures, last_success, last_failure, last_error"
+            " FROM source_health ORDER BY source"
+        )
+        return [dict(row) for row in cursor]
+
+    # -- source track facts (e.g. Deezer ISRC look-ups) ---------------------------------------------
+    def get_source_track(self, source: str, source_track_id: str) -> tuple[str | None, int | None] | None:
+        """Return a source track's cached (ISRC, duration), or None when never looked up."""
+        row = self.connection.execute(
+            "SELECT isrc, duration_ms FROM source_tracks WHERE source = ? AND source_track_id = ?",
+            (source, source_track_id),
+        ).fetchone()
+        return None if row is None else (row["isrc"], row["duration_ms"])
+
+    def save_source_track(
+        self, source: str, source_track_id: str, isrc: str | None, duration_ms: int | None, now: datetime.datetime
+    ) -> None:
+        """Cache a source track's ISRC and duration."""
+        with self.transaction() as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO source_tracks (source, source_track_id, isrc, duration_ms, fetched_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (source, source_track_id, isrc, duration_ms, utc_text(now)),
+            )

@@ -1,0 +1,108 @@
+"""Run records (one per command run, with its summary and the snapshots it wrote) and the meta settings."""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from spotify_tophits.store.base import StoreBase, utc_text
+from spotify_tophits.store.playlists import ManagedPlaylist
+
+
+class RunResult(enum.StrEnum):
+    """How a run ended. A refused run (a list that would shrink a playlist) still counts as a success."""
+
+    RUNNING = "running"
+    OK = "ok"
+    REFUSED = "refused"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def succeeded(self) -> bool:
+        """The one success rule: ok, or refused (the run worked; it declined to shrink a playlist)."""
+        return self in (RunResult.OK, RunResult.REFUSED)
+
+
+class RunQueries(StoreBase):
+    """Meta settings (not_before, user_id, ...) and run records."""
+
+    def get_meta(self, key: str) -> str | None:
+        """Return a stored setting of the run (not_before, user_id, ...), or None."""
+        row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row["value"])
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Store (or with None, delete) a setting of the run."""
+        with self.transaction() as connection:
+            if value is None:
+                connection.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def start_run(self, command: str, now: datetime.datetime) -> int:
+        """Record a run as started; runs left 'running' by a killed process are marked interrupted."""
+        with self.transaction() as connection:
+            connection.execute(
+                "UPDATE runs SET result = ? WHERE result = ?", (RunResult.INTERRUPTED, RunResult.RUNNING)
+            )
+            cursor = connection.execute(
+                "INSERT INTO runs (command, started_at, result) VALUES (?, ?, ?)",
+                (command, utc_text(now), RunResult.RUNNING),
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        now: datetime.datetime,
+        result: RunResult,
+        exit_code: int,
+        summary: dict[str, Any],
+        snapshots: Sequence[ManagedPlaylist] = (),
+    ) -> None:
+        """Write the run record and the snapshots of the playlists it changed, in one transaction."""
+        with self.transaction() as connection:
+            connection.execute(
+                "UPDATE runs SET finished_at = ?, result = ?, exit_code = ?, summary = ? WHERE id = ?",
+                (utc_text(now), result, exit_code, json.dumps(summary, sort_keys=True), run_id),
+            )
+            connection.executemany(
+                "INSERT INTO playlist_snapshots (run_id, key, period, spotify_id, snapshot_id, contents, taken_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        run_id,
+                        playlist.key,
+                        playlist.period,
+                        playlist.spotify_id,
+                        playlist.snapshot_id,
+                        json.dumps(list(playlist.contents or ())),
+                        utc_text(now),
+                    )
+                    for playlist in snapshots
+                ],
+            )
+
+    def recent_runs(self, limit: int = 10, since: datetime.datetime | None = None) -> list[dict[str, Any]]:
+        """Return runs newest first: the last `limit`, or all started since `since`."""
+        columns = "id, command, started_at, finished_at, result, exit_code, summary"
+        if since is not None:
+            rows = self.connection.execute(
+                f"SELECT {columns} FROM runs WHERE started_at >= ? ORDER BY id DESC",  # noqa: S608
+                (utc_text(since),),
+            ).fetchall()
+        else:
+            rows = self.connection.execute(
+                f"SELECT {columns} FROM runs ORDER BY id DESC LIMIT ?",  # noqa: S608
+                (limit,),
+            ).fetchall()
+        return [
+            dict(row) | {"result": RunResult(row["result"]), "summary": json.loads(row["summary"] or "{}")}
+            for row in rows
+        ]
