@@ -1,25 +1,25 @@
-"""The emulator answers in the shapes of Spotify's own OpenAPI definition (shared/spotify-openapi)."""
+"""The emulator answers in the shapes of Spotify's own OpenAPI definition (the subset in tests/data/)."""
 
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import requests
-import yaml
 
 from spotify_tophits.sandbox.server import Emulator
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "spotify-openapi" / "fixed-spotify-open-api.yml"
+# Extracted from sonallux/spotify-web-api's fixed definition by tests/data/extract_openapi.py (see its README).
+SPEC_PATH = Path(__file__).parent / "data" / "spotify-openapi-subset.json"
 
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    assert SPEC_PATH.exists(), f"Spotify's OpenAPI definition is expected at {SPEC_PATH} (the shared/ folder)"
-    return yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    return json.loads(SPEC_PATH.read_text(encoding="utf-8"))
 
 
 def openapi_to_json_schema(node: Any) -> Any:
