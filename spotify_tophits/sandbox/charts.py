@@ -42,11 +42,14 @@ def deezer_route(emulator: Emulator, method: str, path: str, query: dict[str, st
         return 200, page, {}
     if path == "/search":
         fields = {name: quoted or bare for name, quoted, bare in FIELD_FILTER.findall(query.get("q", ""))}
+        # Normalised once per query, not once per song of the world.
+        title = normalise(fields["track"]) if "track" in fields else None
+        artist = normalise(fields["artist"]) if "artist" in fields else None
         found = [
             song
             for song in emulator.world.songs
-            if ("track" not in fields or normalise(fields["track"]) == emulator.song_words[song.number][0])
-            and ("artist" not in fields or normalise(fields["artist"]) in emulator.song_words[song.number][1])
+            if (title is None or title == emulator.song_words[song.number][0])
+            and (artist is None or artist in emulator.song_words[song.number][1])
         ]
         rows = [deezer_track(song, full=False) for song in found[: int(query.get("limit", 25))]]
         return 200, {"data": rows, "total": len(found)}, {}

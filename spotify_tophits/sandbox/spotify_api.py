@@ -278,20 +278,25 @@ def search(emulator: Emulator, query: dict[str, str]) -> dict[str, Any]:
     limit, offset = paging(query, 10)
     text = query.get("q", "")
     fields = {name: quoted or bare for name, quoted, bare in FIELD_FILTER.findall(text)}
-    free = normalise(FIELD_FILTER.sub(" ", text))
+    free_text = normalise(FIELD_FILTER.sub(" ", text))
+    free = set(free_text.split())
+    # Normalised once per query, not once per catalogue track: a search scans thousands of tracks.
+    isrc = fields["isrc"].upper() if "isrc" in fields else None
+    title_words = set(normalise(fields["track"]).split()) if "track" in fields else None
+    artist = normalise(fields["artist"]) if "artist" in fields else None
     results = []
     for track in emulator.tracks.values():
-        if "isrc" in fields and track.isrc.upper() != fields["isrc"].upper():
+        if isrc is not None and track.isrc.upper() != isrc:
             continue
         name, artists = emulator.track_words[track.id]
-        if "track" in fields and not set(normalise(fields["track"]).split()) <= set(name.split()):
+        if title_words is not None and not title_words <= set(name.split()):
             continue
-        if "artist" in fields and normalise(fields["artist"]) not in artists:
+        if artist is not None and artist not in artists:
             continue
-        if free and not set(free.split()) <= set(f"{name} {artists}".split()):
+        if free and not free <= set(f"{name} {artists}".split()):
             continue
         results.append(track)
     # Closest names first, as Spotify's relevance roughly does; then a stable order.
-    wanted = normalise(fields.get("track", free))
+    wanted = normalise(fields["track"]) if "track" in fields else free_text
     results.sort(key=lambda track: (normalise(track.name) != wanted, len(track.name), track.id))
     return {"tracks": page(emulator, "/search", [track_object(emulator, t) for t in results], limit, offset, query)}
