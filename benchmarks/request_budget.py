@@ -15,6 +15,7 @@ import datetime
 import math
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def simulate(days: int) -> list[dict[str, float]]:
         Path(directory, "config", "config.toml").write_text(DEMO_CONFIG)
         settings = load_settings(environment)
         start = datetime.datetime.combine(FIRST_DAY, datetime.time(6), tzinfo=datetime.UTC)
-        authorise(settings, follow_authorise_redirect, start)
+        authorise(settings, follow_authorise_redirect, start, time.sleep)
         services = Services(settings)
         for offset in range(days):
             day = FIRST_DAY + datetime.timedelta(days=offset)

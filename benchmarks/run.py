@@ -118,6 +118,7 @@ def latency_section(directory: Path) -> None:
             settings,
             follow_authorise_redirect,
             datetime.datetime.combine(LAST_DAY, datetime.time(5), tzinfo=datetime.UTC),
+            time.sleep,
         )
         services = Services(settings)
         emulator.latency = 0.08
@@ -209,6 +210,7 @@ def five_year_section(directory: Path, five_years: Path) -> None:
             settings,
             follow_authorise_redirect,
             datetime.datetime.combine(LAST_DAY, datetime.time(5), tzinfo=datetime.UTC),
+            time.sleep,
         )
         tomorrow = LAST_DAY + datetime.timedelta(days=1)
         emulator.publish_day(tomorrow)

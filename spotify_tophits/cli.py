@@ -14,16 +14,13 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from spotify_tophits import __version__, render
-from spotify_tophits.clock import utc_now
 from spotify_tophits.errors import ExitCode, TophitsError
-
-if TYPE_CHECKING:
-    from spotify_tophits.services import Services
+from spotify_tophits.services import Clock, Services
 
 T = TypeVar("T")
 # Pretty tracebacks with locals would print tokens and secrets held in local variables.
@@ -39,7 +36,7 @@ backup_app = typer.Typer(help="Write a verified archive of state, config and pla
 systemd_app = typer.Typer(help="Install or remove the systemd units that schedule tophits.", no_args_is_help=True)
 app.add_typer(backup_app, name="backup")
 app.add_typer(systemd_app, name="systemd")
-state = {"verbose": 0, "quiet": False}
+state: dict[str, Any] = {"verbose": 0, "quiet": False, "clock": Clock()}
 Flag = functools.partial(typer.Option, show_default=False)
 DryRun = Annotated[bool, Flag("--dry-run", help="Change nothing; show what would change.")]
 Destination = Annotated[Path | None, Flag("--dest", help="The archive directory (default: [backup] directory).")]
@@ -57,6 +54,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
+    context: typer.Context,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail; -vv for debug logs.")] = 0,
     quiet: Annotated[bool, Flag("--quiet", "-q", help="Only errors.")] = False,
     version: Annotated[bool, Flag("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
@@ -64,7 +62,8 @@ def main_options(
     """Keep Daily, Weekly, Monthly and Yearly top-hits playlists current on Spotify."""
     from spotify_tophits.logs import configure_logging
 
-    state["verbose"], state["quiet"] = verbose, quiet
+    # A test passes its clock (and sleep) as Click's `obj`; a real run uses the machine's.
+    state.update(verbose=verbose, quiet=quiet, clock=context.obj if isinstance(context.obj, Clock) else Clock())
     configure_logging(verbose, quiet)
 
 
@@ -90,9 +89,8 @@ def guarded(action: Callable[[], T]) -> T:
 def services() -> Services:
     """Load the settings and return the services every command works with (exit 3 on bad settings)."""
     from spotify_tophits.config import load_settings
-    from spotify_tophits.services import Services
 
-    return Services(guarded(load_settings))
+    return Services.from_clock(guarded(load_settings), state["clock"])
 
 
 @app.command()
@@ -109,11 +107,10 @@ def auth(
         render.auth_status(report)
         raise typer.Exit(ExitCode.AUTH if report.needs_auth else ExitCode.OK)
     redirect = tools.settings.credentials.redirect_uri
-
-    def receive(url: str) -> str:
-        return capture_redirect(url, redirect, render.authorise_prompt, sys.stdin, timeout)
-
-    render.auth_result(guarded(lambda: authorise(tools.settings, receive, tools.clock())))
+    receive = functools.partial(
+        capture_redirect, redirect_uri=redirect, announce=render.authorise_prompt, stdin=sys.stdin, timeout=timeout
+    )
+    render.auth_result(guarded(lambda: authorise(tools.settings, receive, tools.clock(), tools.sleep)))
 
 
 @app.command()
@@ -131,7 +128,7 @@ def update(
     result = guarded(lambda: run_job(tools.settings, "update", job))
     render.update_result(result, verbose=state["verbose"] > 0, quiet=bool(state["quiet"]))
     if not dry_run:
-        send(tools.settings, update_summary(result))
+        send(tools.settings, update_summary(result), tools.clock())
     raise typer.Exit(result.exit_code)
 
 
@@ -139,13 +136,14 @@ def update(
 def demo(
     days: Annotated[int, typer.Option(min=1, max=800, help="Simulated days to run.")] = 40,
     directory: Annotated[Path | None, Flag("--dir", help="Keep the demo's config and state here.")] = None,
-    last_day: Annotated[datetime.datetime | None, Flag(formats=["%Y-%m-%d"], help="Default: today.")] = None,
+    last_day: Annotated[datetime.datetime | None, Flag(formats=["%Y-%m-%d"], help="Default: today (UTC).")] = None,
 ) -> None:
     """Run the real update pipeline against the built-in emulator: no account, no network."""
     from spotify_tophits.actions.demo import run_demo
 
-    end = last_day.date() if last_day else datetime.date.today()
-    render.demo_result(guarded(lambda: run_demo(directory, days, end, render.demo_progress)), kept=bool(directory))
+    end = last_day.date() if last_day else state["clock"].now().date()
+    result = guarded(lambda: run_demo(directory, days, end, render.demo_progress, clock=state["clock"]))
+    render.demo_result(result, kept=bool(directory))
 
 
 @app.command()
@@ -159,14 +157,14 @@ def status(
     from spotify_tophits.config import load_settings
 
     if check:
-        code, line = status_check(load_settings, utc_now)
+        code, line = status_check(load_settings, state["clock"].now)
         typer.echo(line)
         raise typer.Exit(code)
     tools = services()
     now = tools.clock()
     report = guarded(lambda: collect_status(tools.settings, now))
     if live:
-        report = guarded(lambda: add_live(report, tools.settings, now))
+        report = guarded(lambda: add_live(report, tools, now))
     render.status_json(report) if as_json else render.status_report(report, now)
 
 
@@ -182,7 +180,8 @@ def doctor(
     """Check the installation, one line per check, with the command that fixes each problem."""
     from spotify_tophits.actions.doctor import run_doctor
 
-    report = guarded(lambda: run_doctor(utc_now(), offline=offline, fix=fix, notify=notify))
+    now, sleep = state["clock"].now(), state["clock"].sleep
+    report = guarded(lambda: run_doctor(now, sleep=sleep, offline=offline, fix=fix, notify=notify))
     render.doctor_json(report) if as_json else render.doctor_report(report, quiet=quiet)
     raise typer.Exit(report.exit_code(strict))
 
@@ -265,8 +264,9 @@ def notify(
     """Send notifications to the channels in config.toml: a failed unit, or a test message."""
     from spotify_tophits.ops.notify import notifications, send
 
-    settings = services().settings
-    deliveries = [send(settings, message) for message in guarded(lambda: notifications(settings, failed_unit, test))]
+    tools = services()
+    messages = guarded(lambda: notifications(tools.settings, failed_unit, test))
+    deliveries = [send(tools.settings, message, tools.clock()) for message in messages]
     render.deliveries(deliveries)
     # A dead channel never fails a job; only a test with nothing delivered reports failure.
     if test and not any(delivery.sent for delivery in deliveries):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,14 +24,24 @@ if TYPE_CHECKING:
 
 
 def open_state(settings: Settings, now: datetime.datetime | None = None) -> Store:
-    """Open the state DB; before migrating an older schema, archive it as a pre-migration copy."""
+    """Open the state DB; before migrating an older schema, archive it as a pre-migration copy (dated now)."""
     from spotify_tophits.archive.state import state_copy
     from spotify_tophits.store import open_store
 
-    def pre_migration(path: Path) -> Path:
-        return state_copy(settings.backup.directory, path, now or utc_now(), "pre-migration")
+    moment = now or utc_now()
 
-    return open_store(settings.paths.state_db, pre_migration=pre_migration)
+    def pre_migration(path: Path) -> Path:
+        return state_copy(settings.backup.directory, path, moment, "pre-migration")
+
+    return open_store(settings.paths.state_db, pre_migration=pre_migration, now=moment)
+
+
+@dataclasses.dataclass(frozen=True)
+class Clock:
+    """The wall clock and the sleep between retries: the machine's, unless a test passes its own."""
+
+    now: Callable[[], datetime.datetime] = utc_now
+    sleep: Callable[[float], None] = time.sleep
 
 
 @dataclasses.dataclass
@@ -40,6 +51,20 @@ class Services:
     settings: Settings
     retry_policy: RetryPolicy | None = None
     clock: Callable[[], datetime.datetime] = utc_now
+    sleep: Callable[[float], None] = time.sleep
+
+    @classmethod
+    def from_clock(cls, settings: Settings, clock: Clock) -> Services:
+        """Return the services for settings that read the time from `clock` and sleep through it."""
+        return cls(settings, clock=clock.now, sleep=clock.sleep)
+
+    def policy(self) -> RetryPolicy:
+        """Return the retry policy: the one given, else the settings' with this sleep."""
+        from spotify_tophits.spotify import RetryPolicy
+
+        if self.retry_policy is not None:
+            return self.retry_policy
+        return RetryPolicy(max_retry_wait=self.settings.max_retry_wait, sleep=self.sleep)
 
     def open_state(self) -> Store:
         """Open the state DB read-write, migrated (after a pre-migration copy when it is older)."""
@@ -52,7 +77,7 @@ class Services:
         def remember(not_before: datetime.datetime) -> None:
             store.set_meta("not_before", not_before.isoformat())
 
-        return SpotipyGateway(self.settings, self.retry_policy, on_rate_limited=remember, clock=clock)
+        return SpotipyGateway(self.settings, self.policy(), on_rate_limited=remember, clock=clock)
 
     def http_session(self) -> requests.Session:
         """Return a plain HTTP session for chart sources."""

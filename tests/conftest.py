@@ -1,4 +1,8 @@
-"""Shared fixtures: every test runs in its own directories against a fresh emulator on 127.0.0.1."""
+"""Shared fixtures: every test runs in its own directories against a fresh emulator on 127.0.0.1.
+
+No test reads the wall clock or sleeps through a retry: actions get their time as an argument or
+from `Services`, the CLI from the `Clock` a `TophitsRunner` passes as Click's `obj`.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,12 @@ import datetime
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner, Result
 
 from spotify_tophits.actions.auth import authorise
 from spotify_tophits.actions.demo import follow_authorise_redirect
@@ -19,15 +25,43 @@ from spotify_tophits.actions.update import UpdateResult, run_update
 from spotify_tophits.config import Settings, load_settings
 from spotify_tophits.sandbox.server import Emulator
 from spotify_tophits.sandbox.world import World
-from spotify_tophits.services import Services
+from spotify_tophits.services import Clock, Services
 from spotify_tophits.sources.registry import DEEZER_CHART_PLAYLISTS
 from spotify_tophits.spotify import RetryPolicy
 
 WORLD_START = datetime.date(2026, 10, 1)
-# Tests that run at the real date publish this day's chart: a chart does not carry its date,
-# so the tests do not depend on when they run.
+# The day whose chart most tests publish, and the day their runs happen (see `TophitsRunner`).
 CHART_DAY = WORLD_START + datetime.timedelta(days=40)
 WORLDWIDE = DEEZER_CHART_PLAYLISTS["worldwide"]
+
+
+def at(day: datetime.date, hour: int = 6) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=datetime.UTC)
+
+
+def no_sleep(seconds: float) -> None:
+    """A sleep that returns at once: retries in tests are counted, never waited for."""
+
+
+def fixed_clock(moment: datetime.datetime) -> Clock:
+    """A clock that always says `moment` and never waits."""
+    return Clock(now=lambda: moment, sleep=no_sleep)
+
+
+class TophitsRunner(CliRunner):
+    """Typer's CliRunner that runs every command at a fixed moment (07:00 on CHART_DAY unless told) and never
+    sleeps: the CLI takes both from the `Clock` passed as Click's `obj`."""
+
+    def __init__(self, now: datetime.datetime | None = None) -> None:
+        super().__init__()
+        self.now = now or at(CHART_DAY, 7)
+
+    def invoke(  # type: ignore[override]
+        self, app: Any, args: Sequence[str] = (), *, now: datetime.datetime | None = None, **options: Any
+    ) -> Result:
+        """Run `tophits <args>` at `now` (default: the runner's moment), unless `obj` brings another clock."""
+        options.setdefault("obj", fixed_clock(now or self.now))
+        return super().invoke(app, list(args), **options)
 
 
 @pytest.fixture(autouse=True)
@@ -113,17 +147,13 @@ def sleeps() -> Sleeps:
 
 @pytest.fixture
 def services(settings: Settings, sleeps: Sleeps) -> Services:
-    return Services(settings, retry_policy=RetryPolicy(max_retry_wait=30, sleep=sleeps))
-
-
-def at(day: datetime.date, hour: int = 6) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=datetime.UTC)
+    return Services(settings, retry_policy=RetryPolicy(sleeps, max_retry_wait=30), sleep=sleeps)
 
 
 @pytest.fixture
 def authorised(settings: Settings, emulator: Emulator) -> Settings:
     """An installation that has run `tophits auth` against the emulator."""
-    authorise(settings, follow_authorise_redirect, at(WORLD_START))
+    authorise(settings, follow_authorise_redirect, at(WORLD_START), no_sleep)
     emulator.reset_counts()
     return settings
 

@@ -22,6 +22,9 @@ ROOMS = {
     "click": ("cli.py",),
     "sqlite3": ("store/", "archive/"),
 }
+# Only these read the wall clock or sleep; everything else is given `now`, or `Services.clock` and `Services.sleep`.
+CLOCK_READERS = ("services.py", "clock.py", "sandbox/")
+WALL_CLOCK = re.compile(r"\btime\.sleep\b|\btime\.time\(|\butc_now\(\)|\bdate\.today\(|\bdatetime\.now\(")
 # The pure core: no I/O of its own, so it may import only these modules of the package at run time.
 PURE = {
     "charts": set(),
@@ -138,6 +141,16 @@ def test_the_pure_core_imports_nothing_with_io(module):
     allowed = PURE[module] | {"errors", "charts", "ranking"}
 
     assert graph[module] - allowed == set()
+
+
+def test_only_the_services_read_the_wall_clock_or_sleep():
+    readers = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if WALL_CLOCK.search(path.read_text(encoding="utf-8"))
+        and not str(path.relative_to(PACKAGE)).startswith(CLOCK_READERS)
+    ]
+    assert readers == []
 
 
 def test_no_package_module_exceeds_400_lines():

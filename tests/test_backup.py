@@ -13,10 +13,17 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import Simulation, at, chart_row_values, lock_held_by_another_process, write_config
+from conftest import (
+    Simulation,
+    TophitsRunner,
+    at,
+    chart_row_values,
+    lock_held_by_another_process,
+    no_sleep,
+    write_config,
+)
 from hypothesis import given
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from spotify_tophits import archive
 from spotify_tophits.actions.backup import run_backup
@@ -25,9 +32,10 @@ from spotify_tophits.cli import app
 from spotify_tophits.errors import DataSafetyError, ExitCode, LockHeldError
 from spotify_tophits.store import SCHEMA_VERSION, open_store
 
-runner = CliRunner()
 DAY = datetime.date(2026, 11, 10)
 NOW = at(DAY, 12)
+# After the backups the tests take directly (NOW and a few hours later).
+runner = TophitsRunner(at(DAY, 18))
 
 
 def snapshot_tree(*roots: Path) -> dict[str, bytes]:
@@ -133,7 +141,7 @@ def test_the_round_trip_restores_history_and_update_reproduces_the_playlists(his
     from spotify_tophits.actions.auth import authorise
     from spotify_tophits.actions.demo import follow_authorise_redirect
 
-    authorise(authorised, follow_authorise_redirect, NOW)
+    authorise(authorised, follow_authorise_redirect, NOW, no_sleep)
 
     result = run_restore(history.services, path, confirm=lambda plan: True, now=NOW)
     assert result.plan.parts == ("state", "config")
@@ -347,7 +355,7 @@ from spotify_tophits.errors import DataSafetyError
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 member = archive.Member("state.db", bytes(range(256)) * 4000)
-manifest = archive.build_manifest("state", [member], created_at=datetime.datetime.now(datetime.UTC),
+manifest = archive.build_manifest("state", [member], created_at=datetime.datetime(2026, 11, 10, tzinfo=datetime.UTC),
                                   schema_version=1, account_id=None, row_counts={}, secrets=False)
 try:
     archive.write_archive(Path(sys.argv[1]) / "tophits-state-20261110T120000Z.tar.gz", manifest, [member])

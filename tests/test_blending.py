@@ -6,8 +6,7 @@ import datetime
 
 import pytest
 import requests
-from conftest import CHART_DAY, WORLDWIDE, Simulation, at, write_config
-from typer.testing import CliRunner
+from conftest import CHART_DAY, WORLDWIDE, Simulation, TophitsRunner, at, no_sleep, write_config
 
 from spotify_tophits.actions.status import collect_status
 from spotify_tophits.actions.update import run_update
@@ -21,7 +20,7 @@ from spotify_tophits.sources.spotify_charts import SpotifyChartsSource
 from spotify_tophits.store import open_store
 
 DAY = datetime.date(2026, 11, 10)
-runner = CliRunner()
+runner = TophitsRunner(at(DAY, 7))
 
 
 def apple(settings, store):  # type: ignore[no-untyped-def]
@@ -34,13 +33,15 @@ def apple(settings, store):  # type: ignore[no-untyped-def]
         session=requests.Session(),
         store=store,
         minimum_rows=10,
+        sleep=no_sleep,
+        clock=lambda: at(DAY),
     )
 
 
 @pytest.fixture
 def blended(simulation: Simulation, environment, emulator, world):  # type: ignore[no-untyped-def]
     write_config(environment, 'sources = ["deezer:worldwide", "apple:us"]\n')
-    simulation.services = Services(load_settings(environment), retry_policy=simulation.services.retry_policy)
+    simulation.services = Services(load_settings(environment), simulation.services.retry_policy, sleep=no_sleep)
     return simulation
 
 
@@ -102,6 +103,7 @@ def test_spotify_weekly_chart_carries_track_ids_and_its_own_date(settings, emula
         base_url=settings.endpoints["spotify_charts"],
         session=requests.Session(),
         minimum_rows=10,
+        sleep=no_sleep,
     )
 
     chart = source.fetch(DAY)
@@ -118,7 +120,7 @@ def test_spotify_weekly_chart_carries_track_ids_and_its_own_date(settings, emula
 
 def test_me_top_adds_your_own_top_tracks_with_one_request(simulation: Simulation, environment, emulator, world):
     write_config(environment, 'sources = ["deezer:worldwide", "me-top"]\n')
-    services = Services(load_settings(environment))
+    services = Services(load_settings(environment), sleep=no_sleep)
     mine = [song.spotify_id for song in world.songs[:30] if song.spotify_id]
     emulator.top_tracks = mine
     simulation.publish(DAY)
@@ -176,7 +178,7 @@ def test_source_weights_change_the_blend(simulation: Simulation, environment, em
     emulator.set_apple_chart("us", pool[::-1], at(DAY, 0))
     write_config(environment, 'sources = ["deezer:worldwide", "apple:us"]\n[weights]\n"apple:us" = 0.25\n')
 
-    run_update(Services(load_settings(environment)), at(DAY))
+    run_update(Services(load_settings(environment), sleep=no_sleep), at(DAY))
 
     weekly = list(open_store(authorised.paths.state_db).get_playlist("weekly", "weekly").contents)
     # With equal weights the two reversed charts would tie everything; Deezer's order wins at 4:1.
@@ -267,6 +269,6 @@ def test_update_verbose_lists_the_overrides(authorised, emulator, world):
 def test_a_bad_overrides_file_exits_3_naming_the_entry(authorised, text, message):
     (authorised.paths.config_dir / "overrides.toml").write_text(text)
     with pytest.raises(ConfigError) as raised:
-        run_update(Services(authorised), at(DAY))
+        run_update(Services(authorised, sleep=no_sleep), at(DAY))
     assert raised.value.exit_code == ExitCode.CONFIG
     assert message in raised.value.message

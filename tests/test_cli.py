@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -13,16 +14,16 @@ import time
 from pathlib import Path
 
 import requests
-from conftest import CHART_DAY, WORLD_START, WORLDWIDE, lock_held_by_another_process
-from typer.testing import CliRunner
+from conftest import CHART_DAY, WORLD_START, WORLDWIDE, TophitsRunner, at, lock_held_by_another_process, no_sleep
 
 from spotify_tophits import __version__
 from spotify_tophits.cli import app
 from spotify_tophits.sandbox.server import CLIENT_SECRET, Emulator
+from spotify_tophits.services import Clock
 from spotify_tophits.store import SCHEMA_VERSION, open_store
 
 TOPHITS = str(Path(sys.executable).parent / "tophits")
-runner = CliRunner()
+runner = TophitsRunner()
 
 
 def tophits(*arguments: str, environment: dict[str, str] | None = None, **options) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
@@ -240,7 +241,9 @@ def test_update_killed_with_sigkill_mid_run_leaves_a_state_the_next_run_complete
     process.wait()
     emulator.faults.clear()
 
-    result = runner.invoke(app, ["update"])
+    # The killed process ran on the machine's clock (a real process cannot be given another), so the run
+    # that completes its work does too: both see the same day (barring a midnight between them).
+    result = runner.invoke(app, ["update"], obj=Clock(sleep=no_sleep))
 
     assert result.exit_code == 0, result.output
     store = open_store(authorised.paths.state_db)
@@ -264,8 +267,15 @@ def test_demo_runs_the_pipeline_across_a_month_end(isolated_environment):
     assert "Daily Hits: 50 tracks" in result.output
 
 
+def test_demo_without_a_last_day_ends_on_the_day_of_the_clock_it_is_given(isolated_environment):
+    result = runner.invoke(app, ["demo", "--days", "2"], now=at(datetime.date(2027, 1, 1), 9))
+
+    assert result.exit_code == 0, result.output
+    assert "Simulated 2 days, 2026-12-31 to 2027-01-01" in result.output
+
+
 def test_demo_as_a_real_process_keeps_its_state_when_asked(tmp_path: Path):
-    result = tophits("demo", "--days", "2", "--dir", str(tmp_path / "demo"))
+    result = tophits("demo", "--days", "2", "--last-day", "2026-11-01", "--dir", str(tmp_path / "demo"))
 
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "demo" / "state" / "state.db").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from conftest import no_sleep
 
 from spotify_tophits.charts import ChartRow
 from spotify_tophits.matching import resolve
@@ -186,8 +187,8 @@ def results(tmp_path_factory):  # type: ignore[no-untyped-def]
             "TOPHITS_STATE_DIR": str(directory / "state"),
         }
         settings = load_settings(environment)
-        authorise(settings, follow_authorise_redirect, NOW)
-        gateway = SpotipyGateway(settings, RetryPolicy(sleep=lambda seconds: None))
+        authorise(settings, follow_authorise_redirect, NOW, no_sleep)
+        gateway = SpotipyGateway(settings, RetryPolicy(no_sleep), clock=lambda: NOW)
         store = open_store(directory / "corpus.db")
         for title, artists, isrc, seconds, _ in CASES:
             row = ChartRow(1, title, artists, isrc=isrc, duration_ms=None if seconds is None else seconds * 1000)

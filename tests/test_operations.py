@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import http.server
 import json
 import os
@@ -16,9 +15,8 @@ from pathlib import Path
 
 import pytest
 import typer
-from conftest import CHART_DAY, WORLDWIDE, write_config
+from conftest import CHART_DAY, WORLDWIDE, TophitsRunner, at, write_config
 from prometheus_client.parser import text_string_to_metric_families
-from typer.testing import CliRunner
 
 from spotify_tophits.cli import app
 from spotify_tophits.config import load_settings
@@ -29,7 +27,7 @@ from spotify_tophits.store import open_store
 
 ROOT = Path(__file__).parents[1]
 TOPHITS = str(Path(sys.executable).parent / "tophits")
-runner = CliRunner()
+runner = TophitsRunner()
 
 
 def rendered(tmp_path: Path, flavour: str) -> list[Path]:
@@ -205,8 +203,8 @@ def test_notifications_are_routed_by_severity(environment, recorder):
     write_config(environment, channels_config(recorder))
     settings = load_settings(environment)
 
-    critical = send(settings, Message("critical", "t", "auth needs renewal"))
-    warning = send(settings, Message("warning", "t", "token expiring"))
+    critical = send(settings, Message("critical", "t", "auth needs renewal"), at(CHART_DAY))
+    warning = send(settings, Message("warning", "t", "token expiring"), at(CHART_DAY))
 
     assert critical.sent == ["webhook channel 1"] and warning.sent == ["webhook channel 2"]
     assert [b["message"] for b in recorder.bodies("/critical-only")] == ["auth needs renewal"]
@@ -228,10 +226,10 @@ def test_notify_test_sends_to_every_channel(environment, recorder):
 def test_failed_unit_message_says_what_failed_and_the_fix(authorised, environment):
     write_config(environment, 'sources = ["deezer:worldwide"]\n')
     store = open_store(authorised.paths.state_db)
-    run = store.start_run("update", datetime.datetime.now(datetime.UTC))
+    run = store.start_run("update", at(CHART_DAY))
     store.finish_run(
         run,
-        now=datetime.datetime.now(datetime.UTC),
+        now=at(CHART_DAY, 7),
         result="failed",
         exit_code=4,
         summary={"error": "Spotify refused the refresh token (invalid_grant)"},

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import WORLDWIDE
+from conftest import WORLDWIDE, at, no_sleep
 
 from spotify_tophits.errors import ExitCode, SourceError
 from spotify_tophits.sources.base import Pacer
@@ -27,7 +27,7 @@ def deezer_source(settings, store, **options):  # type: ignore[no-untyped-def]
         store=store,
         minimum_rows=10,
         pacer=None,
-        **options,
+        **({"sleep": no_sleep, "clock": lambda: at(DAY)} | options),
     )
 
 
@@ -168,6 +168,20 @@ def test_csv_that_is_not_utf8_is_refused(tmp_path: Path):
         CsvSource(name="csv", location=str(path), session=requests.Session(), minimum_rows=1).fetch(DAY)
 
     assert "save the file as UTF-8" in raised.value.message
+
+
+def test_a_source_retries_a_5xx_twice_waiting_through_the_given_sleep(settings, emulator, tmp_path):
+    emulator.inject("GET", r"/deezer/playlist/.*", status=503, times=100)
+    waits: list[float] = []
+    store = open_store(tmp_path / "retries.db")
+
+    with pytest.raises(SourceError) as raised:
+        deezer_source(settings, store, sleep=waits.append).fetch(DAY)
+
+    assert "unreachable (HTTP 503)" in raised.value.message
+    assert waits == [0.2, 0.4]
+    assert emulator.count("GET /deezer/playlist") == 3
+    store.close()
 
 
 def test_deezer_quota_error_waits_one_window_and_retries(settings, emulator, world, tmp_path):

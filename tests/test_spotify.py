@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import Sleeps
+from conftest import WORLD_START, Sleeps, at
 
 from spotify_tophits.errors import AuthError, ExitCode, RateLimitedError, SpotifyRequestError, TemporaryError
 from spotify_tophits.sandbox.server import Emulator
@@ -21,7 +21,8 @@ from spotify_tophits.spotify.stats import endpoint_name
 def gateway(settings, sleeps: Sleeps, limits: list[datetime.datetime] | None = None) -> SpotipyGateway:  # type: ignore[no-untyped-def]
     return SpotipyGateway(
         settings,
-        RetryPolicy(max_retry_wait=30, sleep=sleeps),
+        RetryPolicy(sleeps, max_retry_wait=30),
+        clock=lambda: at(WORLD_START, 12),
         on_rate_limited=None if limits is None else limits.append,
     )
 

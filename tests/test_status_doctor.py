@@ -10,8 +10,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import Simulation, at, write_config
-from typer.testing import CliRunner
+from conftest import Simulation, Sleeps, TophitsRunner, at, no_sleep, write_config
 
 from spotify_tophits.actions.backup import run_backup
 from spotify_tophits.actions.doctor import run_doctor
@@ -24,8 +23,8 @@ from spotify_tophits.ops.scheduler import TimerState
 from spotify_tophits.services import Services
 from spotify_tophits.store import open_store
 
-runner = CliRunner()
 DAY = datetime.date(2026, 11, 10)
+runner = TophitsRunner(at(DAY, 8))
 SCHEMA = json.loads((Path(__file__).parents[1] / "spotify_tophits" / "schemas" / "status.schema.json").read_text())
 ENABLED_TIMER = TimerState("tophits-update.timer", "system", "enabled", "active", "Wed 2026-11-11 06:07:00 UTC", None)
 SMALL = "\n".join(
@@ -42,7 +41,7 @@ SMALL = "\n".join(
 def healthy(simulation: Simulation, authorised, environment):  # type: ignore[no-untyped-def]
     """Four days of updates, sizes the history can fill, and a fresh backup."""
     write_config(environment, SMALL)
-    simulation.services = Services(load_settings(environment), retry_policy=simulation.services.retry_policy)
+    simulation.services = Services(load_settings(environment), simulation.services.retry_policy, sleep=no_sleep)
     simulation.run_days(DAY - datetime.timedelta(days=3), 4)
     run_backup(simulation.services, at(DAY, 7))
     return simulation
@@ -52,8 +51,8 @@ def marks(report, category: str | None = None) -> list[tuple[str, str, str]]:  #
     return [(c.category, c.level, c.message) for c in report.checks if category is None or c.category == category]
 
 
-def doctor(now=None, **options):  # type: ignore[no-untyped-def]
-    return run_doctor(now or at(DAY, 8), read_timer=lambda: ENABLED_TIMER, **options)
+def doctor(now=None, sleep=no_sleep, **options):  # type: ignore[no-untyped-def]
+    return run_doctor(now or at(DAY, 8), sleep=sleep, read_timer=lambda: ENABLED_TIMER, **options)
 
 
 # -- status ----------------------------------------------------------------------------------------------
@@ -269,15 +268,16 @@ def test_doctor_stale_lock_file_from_a_killed_run(healthy, authorised):
     assert not authorised.paths.lock_file.exists()
 
 
-def test_doctor_reports_a_rate_limit_without_waiting(healthy, emulator):
+def test_doctor_reports_a_rate_limit_without_waiting(healthy, emulator, sleeps: Sleeps):
     import time
 
     emulator.inject_rate_limit(r"/v1/me", 50000, quota=True, times=5)
     started = time.monotonic()
 
-    report = doctor()
+    report = doctor(sleep=sleeps)
 
     assert time.monotonic() - started < 10
+    assert sleeps.calls == []
     api = [c for c in report.checks if c.category == "api"]
     assert api[0].level == "error"
     assert "retry after 13 h 53 min" in api[0].message
@@ -317,7 +317,7 @@ def test_doctor_warns_about_a_failed_last_run_and_a_timer_in_another_time_zone(h
         last_result="exit-code",
     )
 
-    report = run_doctor(at(DAY, 8), offline=True, read_timer=lambda: timer)
+    report = run_doctor(at(DAY, 8), sleep=no_sleep, offline=True, read_timer=lambda: timer)
 
     scheduler = {c.message: c.fix for c in report.checks if c.category == "scheduler" and c.level == "warning"}
     assert scheduler["the last scheduled run ended with exit-code"] == "journalctl --user -u tophits-update.service -e"

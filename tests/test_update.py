@@ -7,8 +7,7 @@ import math
 import re
 
 import pytest
-from conftest import WORLDWIDE, Simulation, at, write_config
-from typer.testing import CliRunner
+from conftest import WORLDWIDE, Simulation, TophitsRunner, at, no_sleep, write_config
 
 from spotify_tophits.actions.update import run_update
 from spotify_tophits.cli import app
@@ -187,7 +186,7 @@ def test_update_with_one_of_two_sources_failing_updates_from_the_other(
     simulation: Simulation, environment, emulator, sleeps, tmp_path
 ):
     write_config(environment, f'sources = ["deezer:worldwide", "csv:{tmp_path}/missing.csv"]\n')
-    services = Services(load_settings(environment))
+    services = Services(load_settings(environment), sleep=no_sleep)
     simulation.publish(DAY)
 
     result = run_update(services, at(DAY))
@@ -235,7 +234,7 @@ def test_update_dropped_connection_during_posts_exits_5_then_converges_without_d
     assert raised.value.exit_code == ExitCode.TEMPORARY
     assert emulator.count("POST /playlists/{id}/items") >= 2
     assert managed(authorised, "yearly", "2026").last_error == raised.value.message
-    status = CliRunner().invoke(app, ["status"])
+    status = TophitsRunner(at(DAY, 7)).invoke(app, ["status"])
     assert "Yearly Hits — 2026: 250/250 tracks" in status.output
     assert f"last attempt failed: {raised.value.message}" in status.output
 
@@ -319,7 +318,7 @@ def test_update_refuses_a_spotify_owned_playlist_id_in_the_config(environment):
 def test_update_refuses_a_configured_playlist_id_that_is_not_ours(simulation: Simulation, environment, emulator):
     emulator.add_playlist("0000000000000000000000", "Someone else's", "another-user", [])
     write_config(environment, '[playlists.daily]\nspotify_id = "0000000000000000000000"\n')
-    services = Services(load_settings(environment))
+    services = Services(load_settings(environment), sleep=no_sleep)
     simulation.publish(DAY)
 
     with pytest.raises(ConfigError) as raised:
@@ -332,7 +331,7 @@ def test_update_refuses_a_configured_playlist_id_that_is_not_ours(simulation: Si
 def test_update_adopts_a_configured_playlist_of_ours(simulation: Simulation, environment, emulator, world):
     mine = emulator.add_playlist("1111111111111111111111", "My chart", emulator.user_id, [])
     write_config(environment, '[playlists.daily]\nspotify_id = "1111111111111111111111"\n')
-    services = Services(load_settings(environment))
+    services = Services(load_settings(environment), sleep=no_sleep)
     simulation.publish(DAY)
 
     run_update(services, at(DAY), only=["daily"])

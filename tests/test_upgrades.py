@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CHART_DAY, WORLDWIDE, Simulation, at, chart_row_values, write_config
+from conftest import CHART_DAY, WORLDWIDE, Simulation, TophitsRunner, at, chart_row_values, no_sleep, write_config
 from test_operations import Recorder
-from typer.testing import CliRunner
 
 from spotify_tophits import archive, store
 from spotify_tophits.actions.auth import authorise
@@ -25,9 +24,9 @@ from spotify_tophits.ops.notify import notify_findings
 from spotify_tophits.services import Services, open_state
 from spotify_tophits.store import schema
 
-runner = CliRunner()
 DAY = datetime.date(2026, 11, 10)
 NOW = at(DAY, 12)
+runner = TophitsRunner(NOW)
 
 
 def old_schema_db(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,7 +58,7 @@ def test_an_old_schema_is_copied_then_migrated_and_the_copy_restores(settings, m
     assert verified.manifest.schema_version == 1
     assert verified.manifest.row_counts["chart_rows"] == 20
     # Going back: restoring the pre-migration copy brings the history back (migrated forward again).
-    result = run_restore(Services(settings), copies[0].path, confirm=lambda plan: True, now=NOW)
+    result = run_restore(Services(settings, sleep=no_sleep), copies[0].path, confirm=lambda plan: True, now=NOW)
     assert result.plan.parts == ("state",)
     restored = open_state(settings)
     assert restored.connection.execute("SELECT COUNT(*) FROM chart_rows").fetchone()[0] == 20
@@ -104,7 +103,7 @@ def test_doctor_never_migrates(settings, monkeypatch):
     old_schema_db(settings.paths.state_db, monkeypatch)
     before = settings.paths.state_db.read_bytes()
 
-    report = run_doctor(NOW, offline=True, read_timer=lambda: None)
+    report = run_doctor(NOW, sleep=no_sleep, offline=True, read_timer=lambda: None)
 
     state = [c for c in report.checks if c.category == "state"]
     assert (state[0].level, state[0].message) == (
@@ -124,7 +123,7 @@ def recorder():  # type: ignore[no-untyped-def]
 
 def test_doctor_notify_sends_each_finding_once_a_day(simulation: Simulation, environment, recorder):
     write_config(environment, f'sources = ["deezer:worldwide"]\n[[notify.channels]]\nwebhook = "{recorder.url}/hook"\n')
-    simulation.services = Services(load_settings(environment))
+    simulation.services = Services(load_settings(environment), sleep=no_sleep)
     simulation.run(DAY)
 
     first = runner.invoke(app, ["doctor", "--offline", "--quiet", "--notify"])
@@ -143,7 +142,8 @@ def test_notify_findings_repeats_a_lasting_problem_the_next_day_only(settings, e
     checks = [Check("auth", "error", "Spotify refused the refresh token", "tophits auth"), Check("paths", "ok", "fine")]
     memory = settings.paths.state_dir / "notified.json"
 
-    sent = [notify_findings(settings, checks, day, memory).sent for day in (DAY, DAY, DAY + datetime.timedelta(days=1))]
+    days = (DAY, DAY, DAY + datetime.timedelta(days=1))
+    sent = [notify_findings(settings, checks, at(day, 12), memory).sent for day in days]
 
     assert sent == [["webhook channel 1"], [], ["webhook channel 1"]]
     assert [m["severity"] for m in recorder.bodies("/hook")] == ["critical", "critical"]
@@ -153,16 +153,16 @@ def test_notify_findings_repeats_a_lasting_problem_the_next_day_only(settings, e
 def test_doctor_quiet_prints_nothing_when_all_is_well(simulation: Simulation, environment, monkeypatch):
     only_daily = "".join(f"[playlists.{key}]\nenabled = false\n" for key in ("weekly", "monthly", "yearly"))
     write_config(environment, 'sources = ["deezer:worldwide"]\n' + only_daily)
-    simulation.services = Services(load_settings(environment))
-    # Authorised now, so the refresh token is far from its 6-month end whenever this runs.
-    authorise(simulation.services.settings, follow_authorise_redirect, datetime.datetime.now(datetime.UTC))
-    simulation.run(datetime.date.today(), chart_day=CHART_DAY)
-    run_backup(simulation.services)
+    simulation.services = Services(load_settings(environment), sleep=no_sleep)
+    # Authorised on the day of the run, so the refresh token is far from its 6-month end.
+    authorise(simulation.services.settings, follow_authorise_redirect, at(DAY), no_sleep)
+    simulation.run(DAY, chart_day=CHART_DAY)
+    run_backup(simulation.services, at(DAY, 7))
     monkeypatch.setattr(
         "spotify_tophits.ops.scheduler.systemctl_show",
         lambda unit, scope: {"LoadState": "loaded", "UnitFileState": "enabled", "NextElapseUSecRealtime": "tomorrow"},
     )
-    result = runner.invoke(app, ["doctor", "--offline", "--quiet"])
+    result = runner.invoke(app, ["doctor", "--offline", "--quiet"], now=at(DAY, 8))
     assert result.exit_code == 0
     assert result.output == ""
 
@@ -171,7 +171,7 @@ def test_doctor_quiet_prints_nothing_when_all_is_well(simulation: Simulation, en
 def test_backup_verification_catches_a_corrupted_newest_archive_and_status_shows_it(simulation: Simulation, authorised):
     simulation.run(DAY)
     good = run_backup(simulation.services, NOW).path
-    run_doctor(NOW, offline=True, read_timer=lambda: None)
+    run_doctor(NOW, sleep=no_sleep, offline=True, read_timer=lambda: None)
     assert collect_status(authorised, NOW).backups.last_verified_ok is True
 
     newest = run_backup(simulation.services, NOW + datetime.timedelta(hours=1)).path
@@ -179,7 +179,7 @@ def test_backup_verification_catches_a_corrupted_newest_archive_and_status_shows
     data[len(data) // 2] ^= 0xFF
     newest.write_bytes(bytes(data))
     later = NOW + datetime.timedelta(hours=2)
-    report = run_doctor(later, offline=True, read_timer=lambda: None)
+    report = run_doctor(later, sleep=no_sleep, offline=True, read_timer=lambda: None)
 
     backups = [c for c in report.checks if c.category == "backups"]
     assert backups[0].level == "error" and backups[0].message.startswith("the newest backup does not verify")

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from spotify_tophits.config import Settings
 from spotify_tophits.errors import AuthError
 from spotify_tophits.services import open_state
-from spotify_tophits.spotify import SCOPES, RequestStats, SpotipyGateway, TokenFile, refresh_token_expiry
+from spotify_tophits.spotify import SCOPES, RequestStats, RetryPolicy, SpotipyGateway, TokenFile, refresh_token_expiry
 from spotify_tophits.spotify.auth import start_authorisation
 from spotify_tophits.spotify.stats import make_session
 
@@ -56,11 +56,20 @@ class AuthStatus:
         return not self.present or bool(self.missing_scopes) or self.expired
 
 
-def authorise(settings: Settings, receive_redirect: Callable[[str], str], now: datetime.datetime) -> AuthResult:
-    """Run the authorisation-code flow: `receive_redirect(authorise_url)` returns the URL Spotify redirected to."""
+def authorise(
+    settings: Settings,
+    receive_redirect: Callable[[str], str],
+    now: datetime.datetime,
+    sleep: Callable[[float], None],
+) -> AuthResult:
+    """Run the authorisation-code flow: `receive_redirect(authorise_url)` returns the URL Spotify redirected to.
+
+    `sleep` waits between retries of the one API call (GET /me) that names the account.
+    """
     flow = start_authorisation(settings, make_session(RequestStats()))
     flow.complete(receive_redirect(flow.url))
-    me = SpotipyGateway(settings).current_user()
+    policy = RetryPolicy(sleep, max_retry_wait=settings.max_retry_wait)
+    me = SpotipyGateway(settings, policy, clock=lambda: now).current_user()
     token_file = TokenFile(settings.paths.token_file)
     token = token_file.read() or {}
     token.update({"authorized_at": now.isoformat(), "user_id": me.id, "display_name": me.display_name})

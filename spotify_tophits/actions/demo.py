@@ -19,7 +19,7 @@ from spotify_tophits.actions.update import UpdateResult, run_update
 from spotify_tophits.config import load_settings
 from spotify_tophits.sandbox.server import Emulator
 from spotify_tophits.sandbox.world import World
-from spotify_tophits.services import Services
+from spotify_tophits.services import Clock, Services
 
 DEMO_CONFIG = """\
 # Written by `tophits demo`: the same settings a real installation would use.
@@ -75,12 +75,14 @@ def run_demo(
     days: int,
     last_day: datetime.date,
     progress: Callable[[UpdateResult], None] | None = None,
+    *,
+    clock: Clock,
 ) -> DemoResult:
     """Run `days` simulated daily updates ending on `last_day` in `directory` (None: a temporary one, removed
-    afterwards), and return the outcome."""
+    afterwards), and return the outcome. Each simulated run is at 06:00 on its day; `clock` serves the rest."""
     if directory is None:
         with tempfile.TemporaryDirectory(prefix="tophits-demo-") as temporary:
-            return run_demo(Path(temporary), days, last_day, progress)
+            return run_demo(Path(temporary), days, last_day, progress, clock=clock)
     directory.mkdir(parents=True, exist_ok=True)
     first_day = last_day - datetime.timedelta(days=days - 1)
     world = World(start=first_day)
@@ -94,8 +96,8 @@ def run_demo(
         config_file.write_text(DEMO_CONFIG, encoding="utf-8")
         settings = load_settings(environment)
         start = datetime.datetime.combine(first_day, datetime.time(6), tzinfo=datetime.UTC)
-        authorise(settings, follow_authorise_redirect, start)
-        services = Services(settings)
+        authorise(settings, follow_authorise_redirect, start, clock.sleep)
+        services = Services.from_clock(settings, clock)
         updates = []
         for offset in range(days):
             day = first_day + datetime.timedelta(days=offset)

@@ -147,7 +147,7 @@ def run_restore(
         if settings.paths.state_db.exists() and ("state" in plan.parts or "config" in plan.parts):
             safety = run_backup(services, now, kind="full", offline=True, label="pre-restore").path
         if "state" in plan.parts:
-            replace_database(settings.paths.state_db, verified.members[archive.STATE_MEMBER])
+            replace_database(settings.paths.state_db, verified.members[archive.STATE_MEMBER], now)
             for name, target in (
                 ("secrets/.env", settings.paths.env_file),
                 ("secrets/token.json", settings.paths.token_file),

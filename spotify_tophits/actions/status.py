@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spotify_tophits import __version__, archive, ranking
 from spotify_tophits.clock import parse_utc
@@ -15,6 +15,9 @@ from spotify_tophits.ops import health
 from spotify_tophits.ops.scheduler import TimerState, timer_state
 from spotify_tophits.spotify import TokenFile, latency_percentiles, refresh_token_expiry
 from spotify_tophits.store import SCHEMA_VERSION, PlaylistState, RunResult, Store, open_reader
+
+if TYPE_CHECKING:
+    from spotify_tophits.services import Services
 
 RECENT_RUNS = 10
 PERFORMANCE_DAYS = 7
@@ -245,11 +248,8 @@ def collect_status(
         store.close()
 
 
-def add_live(report: StatusReport, settings: Settings, now: datetime.datetime) -> StatusReport:
+def add_live(report: StatusReport, services: Services, now: datetime.datetime) -> StatusReport:
     """Add what Spotify reports now: track counts and drift (someone edited a playlist by hand)."""
-    from spotify_tophits.services import Services
-
-    services = Services(settings)
     store = services.open_state()
     try:
         listing = {info.id: info for info in services.gateway(store, lambda: now).my_playlists()}

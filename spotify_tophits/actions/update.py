@@ -164,7 +164,10 @@ class _Run:
         """Fetch today's chart from each source not fetched yet today; raise SourceError if all fail."""
         charts = []
         session = self.services.http_session()
-        for source in build_sources(self.settings, self.store, session, lambda: self.gateway):
+        sources = build_sources(
+            self.settings, self.store, session, lambda: self.gateway, clock=lambda: self.now, sleep=self.services.sleep
+        )
+        for source in sources:
             if self.store.has_observation(source.name, source.chart_id, self.today):
                 self.result.sources.append(SourceReport(source.name, SourceStatus.CACHED))
                 continue

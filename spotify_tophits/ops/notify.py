@@ -62,11 +62,11 @@ class Delivery:
     failed: list[str] = dataclasses.field(default_factory=list)
 
 
-def _payload(message: Message) -> dict[str, Any]:
+def _payload(message: Message, now: datetime.datetime) -> dict[str, Any]:
     return {
         "source": "tophits",
         "host": socket.gethostname(),
-        "time": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "time": now.astimezone(datetime.UTC).isoformat(timespec="seconds"),
         "severity": message.severity,
         "title": message.title,
         "message": message.body,
@@ -78,11 +78,11 @@ def _label(channel: Channel, index: int) -> str:
     return f"{channel.kind} channel {index + 1}"
 
 
-def _send_one(channel: Channel, message: Message) -> None:
+def _send_one(channel: Channel, message: Message, now: datetime.datetime) -> None:
     if channel.kind == "webhook":
         import requests
 
-        response = requests.post(channel.url, json=_payload(message), timeout=TIMEOUT)
+        response = requests.post(channel.url, json=_payload(message, now), timeout=TIMEOUT)
         if response.status_code >= 300:
             raise RuntimeError(f"HTTP {response.status_code}")
         return
@@ -97,15 +97,16 @@ def _send_one(channel: Channel, message: Message) -> None:
         raise RuntimeError("Apprise reported a failed delivery")
 
 
-def send(settings: Settings, message: Message) -> Delivery:
-    """Send message to every channel that takes its severity. Never raises; failures are logged and returned."""
+def send(settings: Settings, message: Message, now: datetime.datetime) -> Delivery:
+    """Send message (dated `now`) to every channel that takes its severity. Never raises; failures are logged
+    and returned."""
     delivery = Delivery()
     for index, channel in enumerate(settings.notify.channels):
         if message.severity not in channel.severities:
             continue
         label = _label(channel, index)
         try:
-            _send_one(channel, message)
+            _send_one(channel, message, now)
         except Exception as error:  # noqa: BLE001 - a dead channel must not fail the job
             reason = f"{label}: {type(error).__name__}: {error}"
             logger.warning("notification not delivered (%s)", reason)
@@ -232,15 +233,17 @@ def notifications(settings: Settings, failed_unit: str | None, test: bool) -> li
 
 
 def notify_findings(
-    settings: Settings, checks: Sequence[Any], today: datetime.date, memory: Path | None = None
+    settings: Settings, checks: Sequence[Any], now: datetime.datetime, memory: Path | None = None
 ) -> Delivery:
     """Send doctor's ✗ (critical) and ! (warning) lines with their fixes, each at most once a day.
 
-    `checks` are doctor checks (category, level, message, fix). What was sent today is remembered
-    in `notified.json` in the state directory, so a lasting problem is not repeated until tomorrow.
+    `checks` are doctor checks (category, level, message, fix). What was sent today (in the configured
+    time zone) is remembered in `notified.json` in the state directory, so a lasting problem is not
+    repeated until tomorrow.
     """
     import json
 
+    today = now.astimezone(settings.zone).date()
     memory = memory or settings.paths.state_dir / "notified.json"
     try:
         sent_before: dict[str, str] = json.loads(memory.read_text(encoding="utf-8"))
@@ -256,9 +259,8 @@ def notify_findings(
             continue
         body = "\n".join(f"{mark} {check.category}: {check.message}\n    fix: {check.fix}" for check in fresh)
         findings = tuple(health.Finding(severity, check.category, check.message, check.fix or "") for check in fresh)
-        result = send(
-            settings, Message(severity, f"tophits doctor: {len(fresh)} {severity} finding(s)", body, findings)
-        )
+        message = Message(severity, f"tophits doctor: {len(fresh)} {severity} finding(s)", body, findings)
+        result = send(settings, message, now)
         delivery.sent += result.sent
         delivery.failed += result.failed
         if result.sent:

@@ -8,10 +8,10 @@ duration must agree). Both are cached per Apple song id, so a song is looked up 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from spotify_tophits.charts import Chart, ChartRow
-from spotify_tophits.clock import utc_now
 from spotify_tophits.errors import SourceError
 from spotify_tophits.sources.base import get_json, validate_rows
 
@@ -52,6 +52,8 @@ class AppleSource:
         session: requests.Session,
         store: Store,
         minimum_rows: int,
+        sleep: Callable[[float], None],
+        clock: Callable[[], datetime.datetime],
     ) -> None:
         self.name = name
         self.storefront = storefront
@@ -62,10 +64,12 @@ class AppleSource:
         self.session = session
         self.store = store
         self.minimum_rows = minimum_rows
+        self.sleep = sleep
+        self.clock = clock
 
     def _feed(self, size: int) -> dict[str, Any]:
         url = f"{self.base_url}api/v2/{self.storefront}/music/most-played/{size}/songs.json"
-        data = get_json(self.session, self.name, url)
+        data = get_json(self.session, self.name, url, sleep=self.sleep)
         feed = data.get("feed") if isinstance(data, dict) else None
         if not isinstance(feed, dict) or not isinstance(feed.get("results"), list):
             raise SourceError(f"{self.name}: the Apple feed has no feed.results list (its shape changed?); skipped")
@@ -123,6 +127,7 @@ class AppleSource:
                 self.name,
                 f"{self.itunes_url}lookup",
                 {"id": ",".join(missing[:200]), "country": self.storefront},
+                sleep=self.sleep,
             )
         except SourceError:
             return durations  # durations only sharpen matching; the chart stands without them
@@ -142,7 +147,8 @@ class AppleSource:
         isrc = None
         try:
             query = f'artist:"{artist}" track:"{plain_title(title)}"'
-            found = get_json(self.session, self.name, f"{self.deezer_url}search", {"q": query, "limit": 5})
+            search = f"{self.deezer_url}search"
+            found = get_json(self.session, self.name, search, {"q": query, "limit": 5}, sleep=self.sleep)
             for item in (found.get("data") or [])[:5] if isinstance(found, dict) else []:
                 candidate = Track(
                     str(item.get("id")),
@@ -152,10 +158,11 @@ class AppleSource:
                     None,
                 )
                 if score_candidate(ChartRow(0, title, (artist,), duration_ms=duration_ms), candidate) is not None:
-                    details = get_json(self.session, self.name, f"{self.deezer_url}track/{item['id']}")
+                    track = f"{self.deezer_url}track/{item['id']}"
+                    details = get_json(self.session, self.name, track, sleep=self.sleep)
                     isrc = details.get("isrc") if isinstance(details, dict) else None
                     break
         except SourceError:
             return None  # try again next time: nothing cached
-        self.store.save_source_track("apple", song_id, isrc, duration_ms, utc_now())
+        self.store.save_source_track("apple", song_id, isrc, duration_ms, self.clock())
         return isrc

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from spotify_tophits.charts import Chart, ChartRow
-from spotify_tophits.clock import utc_now
 from spotify_tophits.errors import SourceError
 from spotify_tophits.sources.base import Pacer, get_json, validate_rows
 
@@ -35,7 +33,8 @@ class DeezerSource:
         store: Store,
         minimum_rows: int,
         pacer: Pacer | None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None],
+        clock: Callable[[], datetime.datetime],
     ) -> None:
         self.name = name
         self.chart_id = str(playlist_id)
@@ -46,13 +45,14 @@ class DeezerSource:
         self.minimum_rows = minimum_rows
         self.pacer = pacer
         self.sleep = sleep
+        self.clock = clock
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         # Deezer reports errors, its quota included, as HTTP 200 with an "error" object.
         for attempt in range(3):
             if self.pacer is not None:
                 self.pacer.wait()
-            data = get_json(self.session, self.name, self.base_url + path, params)
+            data = get_json(self.session, self.name, self.base_url + path, params, sleep=self.sleep)
             if not isinstance(data, dict):
                 raise SourceError(f"{self.name}: unexpected answer from Deezer {path} (not an object); skipped")
             error = data.get("error")
@@ -123,5 +123,5 @@ class DeezerSource:
             return None, None
         isrc = data.get("isrc") if isinstance(data.get("isrc"), str) else None
         duration = int(data["duration"]) * 1000 if isinstance(data.get("duration"), int) else None
-        self.store.save_source_track("deezer", track_id, isrc, duration, utc_now())
+        self.store.save_source_track("deezer", track_id, isrc, duration, self.clock())
         return isrc, duration

@@ -7,6 +7,7 @@ Adding a source means one module for the source and one entry in `KINDS` here.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
@@ -40,12 +41,15 @@ DEEZER_CHART_PLAYLISTS = {
 
 @dataclasses.dataclass(frozen=True)
 class BuildContext:
-    """What building a source may use: the settings, the state store, an HTTP session and Spotify."""
+    """What building a source may use: the settings, the state store, an HTTP session, Spotify, and the
+    services' clock (to date what a source learns) and sleep (between retries, for pacing)."""
 
     settings: Settings
     store: Store
     session: requests.Session
     gateway: Callable[[], SpotifyGateway] | None
+    clock: Callable[[], datetime.datetime]
+    sleep: Callable[[float], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +77,9 @@ def _build_deezer(spec: str, argument: str, context: BuildContext) -> ChartSourc
         session=context.session,
         store=context.store,
         minimum_rows=settings.min_chart_rows,
-        pacer=Pacer(settings.deezer_requests_per_5s, 5.0),
+        pacer=Pacer(settings.deezer_requests_per_5s, 5.0, context.sleep),
+        sleep=context.sleep,
+        clock=context.clock,
     )
 
 
@@ -108,6 +114,8 @@ def _build_apple(spec: str, argument: str, context: BuildContext) -> ChartSource
         session=context.session,
         store=context.store,
         minimum_rows=settings.min_chart_rows,
+        sleep=context.sleep,
+        clock=context.clock,
     )
 
 
@@ -126,6 +134,7 @@ def _build_spotify_charts(spec: str, argument: str, context: BuildContext) -> Ch
         base_url=settings.endpoints["spotify_charts"],
         session=context.session,
         minimum_rows=settings.min_chart_rows,
+        sleep=context.sleep,
     )
 
 
@@ -164,10 +173,13 @@ def build_sources(
     settings: Settings,
     store: Store,
     session: requests.Session,
-    gateway: Callable[[], SpotifyGateway] | None = None,
+    gateway: Callable[[], SpotifyGateway] | None,
+    *,
+    clock: Callable[[], datetime.datetime],
+    sleep: Callable[[float], None],
 ) -> list[ChartSource]:
-    """Return the configured sources, in configuration order. `gateway` serves the me-top source."""
-    context = BuildContext(settings, store, session, gateway)
+    """Return the configured sources, in configuration order. `gateway` serves the me-top source (None: skip it)."""
+    context = BuildContext(settings, store, session, gateway, clock, sleep)
     sources = []
     for spec in settings.sources:
         kind, _, argument = spec.partition(":")

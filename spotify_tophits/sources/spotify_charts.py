@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from spotify_tophits.charts import Chart, ChartRow
@@ -24,15 +25,18 @@ TRACK_URI = re.compile(r"^spotify:track:([0-9A-Za-z]{22})$")
 class SpotifyChartsSource:
     """The global weekly top 50 from charts.spotify.com."""
 
-    def __init__(self, *, name: str, base_url: str, session: requests.Session, minimum_rows: int) -> None:
+    def __init__(
+        self, *, name: str, base_url: str, session: requests.Session, minimum_rows: int, sleep: Callable[[float], None]
+    ) -> None:
         self.name = name
         self.chart_id = "global-weekly"
         self.base_url = base_url
         self.session = session
         self.minimum_rows = minimum_rows
+        self.sleep = sleep
 
     def _chart(self) -> dict[str, Any]:
-        data = get_json(self.session, self.name, f"{self.base_url}public/v0/charts")
+        data = get_json(self.session, self.name, f"{self.base_url}public/v0/charts", sleep=self.sleep)
         charts = data.get("chartEntryViewResponses") if isinstance(data, dict) else None
         if not isinstance(charts, list):
             raise SourceError(f"{self.name}: no chartEntryViewResponses in the answer (the endpoint changed); skipped")

@@ -17,11 +17,10 @@ import datetime
 import functools
 import logging
 import math
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from spotify_tophits.clock import describe_duration, utc_now
+from spotify_tophits.clock import describe_duration
 from spotify_tophits.errors import AuthError, RateLimitedError, SpotifyRequestError, TemporaryError
 from spotify_tophits.spotify.auth import make_oauth, oauth_failure
 from spotify_tophits.spotify.models import (
@@ -88,14 +87,14 @@ class SpotifyGateway(Protocol):
 
 @dataclasses.dataclass
 class RetryPolicy:
-    """How hard one run tries before giving up (DESIGN §5)."""
+    """How hard one run tries before giving up (DESIGN §5). `sleep` comes from `Services` (a test's never waits)."""
 
+    sleep: Callable[[float], None]
     max_retry_wait: float = 30.0
     max_attempts: int = 4
     base_delay: float = 0.5
     max_delay: float = 8.0
     budget_seconds: float = 60.0
-    sleep: Callable[[float], None] = time.sleep
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float:
@@ -113,9 +112,10 @@ class SpotipyGateway:
     def __init__(
         self,
         settings: Settings,
-        policy: RetryPolicy | None = None,
+        policy: RetryPolicy,
+        *,
+        clock: Callable[[], datetime.datetime],
         on_rate_limited: Callable[[datetime.datetime], None] | None = None,
-        clock: Callable[[], datetime.datetime] = utc_now,
     ) -> None:
         import spotipy
 
@@ -123,7 +123,7 @@ class SpotipyGateway:
         # ERROR; tophits reports errors itself, so keep spotipy quiet whatever -v says.
         logging.getLogger("spotipy").setLevel(logging.CRITICAL)
         self.stats = RequestStats()
-        self.policy = policy or RetryPolicy(max_retry_wait=settings.max_retry_wait)
+        self.policy = policy
         self.on_rate_limited = on_rate_limited
         self.clock = clock
         self.session = make_session(self.stats)

@@ -7,6 +7,7 @@ the DB byte-identical; a newer schema, a file that is not SQLite or a corrupt on
 from __future__ import annotations
 
 import contextlib
+import datetime
 import os
 import sqlite3
 from collections.abc import Callable
@@ -72,7 +73,7 @@ def _checkpoint(path: Path) -> None:
         connection.close()
 
 
-def _migrate_copy(path: Path) -> None:
+def _migrate_copy(path: Path, now: datetime.datetime | None) -> None:
     """Migrate an older DB on a copy and swap the copy in with one rename: the original is never written."""
     copy = path.with_name(f".{path.name}.migrating")
     for stale in (copy, Path(f"{copy}-wal"), Path(f"{copy}-shm")):
@@ -82,7 +83,7 @@ def _migrate_copy(path: Path) -> None:
     try:
         source.backup(target)
         target.execute("PRAGMA journal_mode = DELETE")
-        apply_migrations(target, path)
+        apply_migrations(target, path, now)
     except BaseException:
         target.close()
         source.close()
@@ -119,12 +120,15 @@ def open_reader(path: Path) -> Store:
     return Store(connection, path)
 
 
-def open_store(path: Path | None, pre_migration: Callable[[Path], Path] | None = None) -> Store:
+def open_store(
+    path: Path | None, pre_migration: Callable[[Path], Path] | None = None, now: datetime.datetime | None = None
+) -> Store:
     """Open (creating if needed) the state DB at path, or in memory for None, migrated to the latest schema.
 
     An existing DB with an older schema is first copied by `pre_migration` (which returns where the
-    copy went), then migrated on a copy swapped in atomically. Raise DataSafetyError, leaving the
-    file byte-identical, if it is not SQLite, is corrupt, has a newer schema, or a migration fails.
+    copy went), then migrated on a copy swapped in atomically; `now` dates the migrations. Raise
+    DataSafetyError, leaving the file byte-identical, if it is not SQLite, is corrupt, has a newer
+    schema, or a migration fails.
     """
     if path is not None:
         try:
@@ -139,7 +143,7 @@ def open_store(path: Path | None, pre_migration: Callable[[Path], Path] | None =
             copy = pre_migration(path) if pre_migration is not None else None
             try:
                 _checkpoint(path)
-                _migrate_copy(path)
+                _migrate_copy(path, now)
             except (sqlite3.DatabaseError, DataSafetyError) as error:
                 where = f"; the pre-migration copy is {copy}" if copy else ""
                 message = getattr(error, "message", str(error))
@@ -160,7 +164,7 @@ def open_store(path: Path | None, pre_migration: Callable[[Path], Path] | None =
         if path is not None:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = NORMAL")
-        apply_migrations(connection, path)
+        apply_migrations(connection, path, now)
     except sqlite3.DatabaseError as error:
         raise DataSafetyError(
             f"state DB {path} cannot be opened ({error}); run `tophits doctor`, or restore a backup"
@@ -171,15 +175,15 @@ def open_store(path: Path | None, pre_migration: Callable[[Path], Path] | None =
     return Store(connection, path)
 
 
-def replace_database(target: Path, data: bytes) -> None:
+def replace_database(target: Path, data: bytes, now: datetime.datetime) -> None:
     """Put the database `data` (a restored archive's) in place of target with one rename, migrating an older
-    schema first. Raise DataSafetyError, leaving target as it was, when data is newer or corrupt."""
+    schema first (dated `now`). Raise DataSafetyError, leaving target as it was, when data is newer or corrupt."""
     incoming = target.with_name(".state.db.restoring")
     for stale in (incoming, Path(f"{incoming}-wal"), Path(f"{incoming}-shm")):
         stale.unlink(missing_ok=True)
     write_atomically(incoming, data)
     try:
-        open_store(incoming).close()  # migrates an older schema forward; refuses a newer or corrupt one
+        open_store(incoming, now=now).close()  # migrates an older schema forward; refuses a newer or corrupt one
     except BaseException:
         incoming.unlink(missing_ok=True)
         raise

@@ -124,8 +124,9 @@ def newer_schema_error(version: int, path: Path | None) -> DataSafetyError:
     )
 
 
-def apply_migrations(connection: sqlite3.Connection, path: Path | None) -> None:
-    """Apply every pending migration in one transaction: all of them, or none."""
+def apply_migrations(connection: sqlite3.Connection, path: Path | None, now: datetime.datetime | None) -> None:
+    """Apply every pending migration in one transaction: all of them, or none. Each is recorded as applied at
+    `now` (left empty without one: a DB in memory or a trial copy)."""
     version = connection.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise newer_schema_error(version, path)
@@ -146,7 +147,7 @@ def apply_migrations(connection: sqlite3.Connection, path: Path | None) -> None:
                 )
             connection.execute(
                 "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
-                (name, datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")),
+                (name, now.astimezone(datetime.UTC).isoformat(timespec="seconds") if now else None),
             )
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     except BaseException:

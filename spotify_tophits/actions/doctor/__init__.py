@@ -15,12 +15,14 @@ from spotify_tophits.actions.doctor.checks import Check, DoctorReport, Finding, 
 from spotify_tophits.config import load_settings
 from spotify_tophits.errors import TophitsError
 from spotify_tophits.ops.scheduler import TimerState, timer_state
+from spotify_tophits.services import Services
 
 __all__ = ["Check", "DoctorReport", "Level", "run_doctor"]
 
 
 def _findings(
     now: datetime.datetime,
+    sleep: Callable[[float], None],
     offline: bool,
     fix: bool,
     environ: dict[str, str] | None,
@@ -32,15 +34,16 @@ def _findings(
     except TophitsError as error:
         yield Check("config", Level.ERROR, error.message, "edit the file or variable named above")
         return
+    services = Services(settings, clock=lambda: now, sleep=sleep)
     yield from local.paths(settings, fix)
     yield from local.credentials(settings)
     if settings.credentials.client_id and settings.credentials.client_secret:
         auth = list(online.auth(settings, now, offline))
         yield from auth
         if not offline and not any(isinstance(item, Check) and item.level == Level.ERROR for item in auth):
-            yield from online.api_and_playlists(settings, now)
+            yield from online.api_and_playlists(services, now)
     if not offline:
-        yield from online.sources(settings)
+        yield from online.sources(services)
     yield from local.state(settings, now, fix)
     yield from local.backups(settings, now)
     yield from local.scheduler(settings, read_timer)
@@ -49,6 +52,7 @@ def _findings(
 def run_doctor(
     now: datetime.datetime,
     *,
+    sleep: Callable[[float], None],
     offline: bool = False,
     fix: bool = False,
     notify: bool = False,
@@ -58,11 +62,11 @@ def run_doctor(
     """Run every check in order and return the report. Only `fix` changes anything, and only locally.
 
     With `notify`, the ✗ and ! findings also go to the notification channels, each at most once a day.
+    `sleep` (the services' sleep) waits between retries of the chart sources' probes.
     """
-    report = DoctorReport.of(_findings(now, offline, fix, environ, read_timer))
+    report = DoctorReport.of(_findings(now, sleep, offline, fix, environ, read_timer))
     if notify:
         from spotify_tophits.ops.notify import notify_findings
 
-        settings = load_settings(environ)
-        notify_findings(settings, report.checks, now.astimezone(settings.zone).date())
+        notify_findings(load_settings(environ), report.checks, now)
     return report

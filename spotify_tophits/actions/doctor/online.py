@@ -6,6 +6,7 @@ with its Retry-After. It never migrates the state DB either; an older schema is 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import time
 
@@ -80,18 +81,19 @@ def _playlist_check(record: ManagedPlaylist, listing: dict[str, PlaylistInfo], u
     return Check("playlists", Level.OK, f"{record.name}: {info.total} tracks, as last written")
 
 
-def api_and_playlists(settings: Settings, now: datetime.datetime) -> Findings:
+def api_and_playlists(services: Services, now: datetime.datetime) -> Findings:
     """GET /me, then each managed playlist: still ours, followed, unchanged; /items answers."""
     from spotify_tophits.spotify import RetryPolicy
 
+    settings = services.settings
     path = settings.paths.state_db
     if not path.exists() or schema_version_of(path) != SCHEMA_VERSION:
         return  # the state check reports a missing or older DB; opening it here would migrate it
     store = open_store(path)
     try:
         # max_retry_wait 0: a 429 is reported with its Retry-After, never waited on.
-        services = Services(settings, retry_policy=RetryPolicy(max_retry_wait=0, max_attempts=1))
-        gateway = services.gateway(store, lambda: now)
+        policy = RetryPolicy(services.sleep, max_retry_wait=0, max_attempts=1)
+        gateway = dataclasses.replace(services, retry_policy=policy).gateway(store, lambda: now)
         started = time.monotonic()
         try:
             user = gateway.current_user()
@@ -129,13 +131,16 @@ def api_and_playlists(settings: Settings, now: datetime.datetime) -> Findings:
         store.close()
 
 
-def sources(settings: Settings) -> Findings:
+def sources(services: Services) -> Findings:
     """Each chart source answers in a valid shape (a cheap probe, no track look-ups)."""
     from spotify_tophits.sources.registry import build_sources
 
     store = open_store(None)  # the probes cache nothing worth keeping
     try:
-        for source in build_sources(settings, store, Services(settings).http_session()):
+        session = services.http_session()
+        for source in build_sources(
+            services.settings, store, session, None, clock=services.clock, sleep=services.sleep
+        ):
             try:
                 rows = source.probe()
             except TophitsError as error:
