@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 import requests
+import typer
 from conftest import CHART_DAY, WORLD_START, WORLDWIDE, TophitsRunner, at, lock_held_by_another_process, no_sleep
 
 from spotify_tophits import __version__
@@ -47,9 +49,12 @@ def free_port() -> int:
 def test_help_lists_every_command_as_a_real_process():
     result = tophits("--help")
 
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
     assert result.returncode == 0
-    for command in ("auth", "update", "demo"):
-        assert command in result.stdout
+    assert set(commands) == {"auth", "update", "demo", "status", "doctor", "backup", "restore", "notify", "systemd"}
+    for name, command in commands.items():
+        # Each command starts a row of the Commands panel, followed by the start of its help.
+        assert re.search(rf"^\W*{name} +{' '.join(command.help.split()[:3])}", result.stdout, re.MULTILINE), name
 
 
 def test_version_from_the_console_script_and_python_dash_m():
@@ -216,6 +221,7 @@ def test_auth_status_shows_the_user_and_token_age_but_no_secret(authorised):
 
     assert result.exit_code == 0
     assert "Authorised as Sandbox Listener (sandbox-user)" in result.output
+    assert "authorised: 2026-10-01 06:00 UTC (40 d 1 h ago)" in result.output
     assert "refresh token expires: 2027-04-01" in result.output
     token = json.loads(authorised.paths.token_file.read_text())
     assert token["access_token"] not in result.output and token["refresh_token"] not in result.output

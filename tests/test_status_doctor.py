@@ -296,7 +296,7 @@ def test_doctor_warns_when_history_is_too_short_for_the_yearly_playlist(simulati
     assert history[yearly] == "warning" and "of 250 tracks" in yearly
 
 
-def test_doctor_json_and_no_secret_in_any_output(healthy, authorised):
+def test_doctor_json_lists_the_checks_and_fixes_and_holds_no_secret(healthy, authorised):
     result = runner.invoke(app, ["doctor", "--json", "--offline"])
     token = json.loads(authorised.paths.token_file.read_text())
     document = json.loads(result.output)

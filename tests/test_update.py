@@ -278,12 +278,13 @@ def test_update_after_a_hand_edit_reads_the_playlist_and_restores_the_target(
     assert emulator.count("GET /playlists/{id}/items") == 1
 
 
-def test_update_dry_run_changes_nothing_on_spotify_or_in_state(simulation: Simulation, authorised, emulator):
+def test_update_dry_run_writes_nothing_to_spotify_and_records_no_run(simulation: Simulation, authorised, emulator):
     simulation.run(DAY)
     emulator.reset_counts()
 
     result = simulation.run(DAY + datetime.timedelta(days=1), dry_run=True)
 
+    # issue 19: once a dry run leaves state.db untouched, assert it is byte-identical here too.
     assert result.dry_run and result.run_id is None
     assert emulator.count("PUT") == emulator.count("POST") == 0
     assert [o.status for o in result.playlists if o.key == "daily"] == ["would be written"]

@@ -99,18 +99,25 @@ def test_the_cli_reports_a_failed_migration_with_exit_6(authorised, environment,
     assert "the pre-migration copy is" in result.output
 
 
-def test_doctor_never_migrates(settings, monkeypatch):
-    old_schema_db(settings.paths.state_db, monkeypatch)
-    before = settings.paths.state_db.read_bytes()
+@pytest.mark.parametrize("offline", [True, False], ids=["offline", "online"])
+def test_doctor_reports_an_older_schema_and_never_migrates_it_offline_or_online(
+    authorised, emulator, monkeypatch, offline
+):
+    for leftover in authorised.paths.state_dir.glob("state.db*"):
+        leftover.unlink()
+    old_schema_db(authorised.paths.state_db, monkeypatch)
+    before = authorised.paths.state_db.read_bytes()
 
-    report = run_doctor(NOW, sleep=no_sleep, offline=True, read_timer=lambda: None)
+    report = run_doctor(NOW, sleep=no_sleep, offline=offline, read_timer=lambda: None)
 
     state = [c for c in report.checks if c.category == "state"]
     assert (state[0].level, state[0].message) == (
         "warning",
         f"state DB schema 1 is older than this tophits ({store.SCHEMA_VERSION})",
     )
-    assert settings.paths.state_db.read_bytes() == before
+    assert authorised.paths.state_db.read_bytes() == before
+    if not offline:  # the online checks ran (a live token refresh) and still left the DB alone
+        assert next(c.message for c in report.checks if c.category == "auth").startswith("token refreshed for ")
 
 
 # -- the doctor timer -----------------------------------------------------------------------------------------------
