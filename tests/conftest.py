@@ -1,7 +1,9 @@
 """Shared fixtures: every test runs in its own directories against a fresh emulator on 127.0.0.1.
 
 No test reads the wall clock or sleeps through a retry: actions get their time as an argument or
-from `Services`, the CLI from the `Clock` a `TophitsRunner` passes as Click's `obj`.
+from `Services`, the CLI from the `Clock` a `TophitsRunner` passes as Click's `obj`. No test leaves
+the machine: every endpoint points at the emulator or at a closed port, and `network_guard` fails
+any test that connects to an address that is not loopback.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import ipaddress
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -23,6 +27,7 @@ from spotify_tophits.actions.auth import authorise
 from spotify_tophits.actions.demo import follow_authorise_redirect
 from spotify_tophits.actions.update import UpdateResult, run_update
 from spotify_tophits.config import Settings, load_settings
+from spotify_tophits.config.settings import ENDPOINT_VARIABLES
 from spotify_tophits.sandbox.server import Emulator
 from spotify_tophits.sandbox.world import World
 from spotify_tophits.services import Clock, Services
@@ -64,6 +69,52 @@ class TophitsRunner(CliRunner):
         return super().invoke(app, list(args), **options)
 
 
+# -- no test leaves the machine --------------------------------------------------------------------------------
+class OffTheMachine(OSError):
+    """Raised instead of connecting to an address that is not loopback."""
+
+
+def is_loopback(address: object) -> bool:
+    """Given a socket address, return whether it stays on this machine (loopback IP, localhost, a Unix socket)."""
+    if not isinstance(address, tuple):
+        return True  # AF_UNIX paths and abstract sockets
+    host = str(address[0])
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False  # a host name: resolving it already leaves the machine
+
+
+@dataclasses.dataclass
+class NetworkGuard:
+    """The connections refused during one test, as (function, address)."""
+
+    refused: list[tuple[str, object]] = dataclasses.field(default_factory=list)
+
+
+@pytest.fixture(autouse=True)
+def network_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[NetworkGuard]:
+    """Refuse any connection to an address that is not loopback, and fail the test that tried, even if the
+    code under test swallowed the error. `socket.create_connection` and every HTTP library connect through
+    `socket.socket.connect`/`connect_ex`, so guarding those two covers them."""
+    guard = NetworkGuard()
+    for name in ("connect", "connect_ex"):
+        original = getattr(socket.socket, name)
+
+        def guarded(sock: socket.socket, address: Any, _original: Any = original, _name: str = name) -> Any:
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(address):
+                guard.refused.append((_name, address))
+                raise OffTheMachine(f"tests stay on 127.0.0.1: refused {_name} to {address!r}")
+            return _original(sock, address)
+
+        monkeypatch.setattr(socket.socket, name, guarded)
+    yield guard
+    if guard.refused:
+        pytest.fail(f"the test tried to leave the machine: {guard.refused}")
+
+
 @pytest.fixture(autouse=True)
 def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """Point every tophits path at tmp_path and drop anything the developer's shell would leak in."""
@@ -79,11 +130,7 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dic
     # Nothing listens on port 9 (discard): a test that forgets the emulator fails at once
     # instead of reaching the internet.
     unreachable = "http://127.0.0.1:9/"
-    environment = {
-        "TOPHITS_SPOTIFY_API_URL": unreachable,
-        "TOPHITS_SPOTIFY_ACCOUNTS_URL": unreachable,
-        "TOPHITS_DEEZER_API_URL": unreachable,
-        "TOPHITS_APPLE_RSS_URL": unreachable,
+    environment = {variable: unreachable for variable in ENDPOINT_VARIABLES.values()} | {
         "TOPHITS_CONFIG_DIR": str(tmp_path / "config"),
         "TOPHITS_STATE_DIR": str(tmp_path / "state"),
     }
