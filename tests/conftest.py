@@ -11,11 +11,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import functools
 import ipaddress
 import os
+import select
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,15 @@ from spotify_tophits.sandbox.world import World
 from spotify_tophits.services import Clock, Services
 from spotify_tophits.sources.registry import DEEZER_CHART_PLAYLISTS
 from spotify_tophits.spotify import RetryPolicy
+
+if "libfaketime" in os.environ.get("LD_PRELOAD", ""):
+    # The faketime pass of .ci/run leaves the monotonic clock real (FAKETIME_DONT_FAKE_MONOTONIC=1: a faked
+    # one hangs every timed lock wait). libfaketime 0.9.10 then answers the absolute monotonic
+    # clock_nanosleep behind time.sleep with EINVAL; a relative wait in select is unaffected.
+    def _relative_sleep(seconds: float) -> None:
+        select.select([], [], [], seconds)
+
+    time.sleep = _relative_sleep
 
 WORLD_START = datetime.date(2026, 10, 1)
 # The day whose chart most tests publish, and the day their runs happen (see `TophitsRunner`).
@@ -149,9 +161,15 @@ class Sleeps:
         self.calls.append(seconds)
 
 
+@functools.cache
+def shared_world(start: datetime.date) -> World:
+    """The sample world starting on `start`, built once per process: it is deterministic and nothing changes it."""
+    return World(start=start)
+
+
 @pytest.fixture
 def world() -> World:
-    return World(start=WORLD_START)
+    return shared_world(WORLD_START)
 
 
 @pytest.fixture
@@ -208,11 +226,14 @@ def authorised(settings: Settings, emulator: Emulator) -> Settings:
 @contextlib.contextmanager
 def lock_held_by_another_process(path: Path) -> Iterator[int]:
     """Hold the run lock at path from a separate process; yield that process's pid."""
+    # The holder waits for its stdin to close (or to be killed), not on a timer.
     code = (
-        "import sys, time\nfrom pathlib import Path\nfrom spotify_tophits.lock import run_lock\n"
-        "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(60)\n"
+        "import sys\nfrom pathlib import Path\nfrom spotify_tophits.lock import run_lock\n"
+        "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True)\n    sys.stdin.read()\n"
     )
-    holder = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         yield holder.pid

@@ -87,6 +87,7 @@ def test_update_repeat_run_on_the_same_day_makes_no_writes_reads_or_searches(sim
     assert emulator.requests == {"GET /me/playlists": 1}
 
 
+@pytest.mark.slow
 def test_update_writes_a_changed_playlist_with_one_put_and_one_post_per_further_hundred(
     simulation: Simulation, authorised, emulator
 ):
@@ -124,6 +125,7 @@ def test_update_never_searches_a_matched_row_again_and_retries_misses_with_back_
     assert searches == [2 * misses, 0, 2 * misses]
 
 
+@pytest.mark.slow
 def test_update_over_45_days_rolls_over_month_and_year_and_keeps_final_playlists(
     simulation: Simulation, authorised, emulator
 ):
@@ -221,6 +223,7 @@ def test_update_refuses_to_shrink_a_playlist_below_half_unless_forced(
     assert len(emulator.playlists[managed(authorised, "daily").spotify_id].items) < 25
 
 
+@pytest.mark.slow
 def test_update_dropped_connection_during_posts_exits_5_then_converges_without_duplicates(
     simulation: Simulation, authorised, emulator
 ):
