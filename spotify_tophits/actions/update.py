@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from spotify_tophits import ranking
+from spotify_tophits.budget import SearchBudget
 from spotify_tophits.charts import Chart, ChartRow
 from spotify_tophits.clock import describe_duration, parse_utc
 from spotify_tophits.config import PlaylistSettings, Settings
@@ -29,7 +30,8 @@ from spotify_tophits.errors import (
     UsageError,
 )
 from spotify_tophits.lock import run_lock
-from spotify_tophits.matching import primary_artist, resolve, song_key
+from spotify_tophits.matching import Outcome as Resolved
+from spotify_tophits.matching import primary_artist, song_key
 from spotify_tophits.overrides import apply_overrides, load_overrides
 from spotify_tophits.playlists import Outcome, PlaylistOutcome, PlaylistSync
 from spotify_tophits.ranking import RankedRow
@@ -76,6 +78,7 @@ class UpdateResult:
     rows_new: int = 0
     rows_matched: int = 0
     searches: int = 0
+    deferred: int = 0
     requests: dict[str, Any] = dataclasses.field(default_factory=dict)
     warnings: list[str] = dataclasses.field(default_factory=list)
     dry_run: bool = False
@@ -106,6 +109,7 @@ class UpdateResult:
             "unmatched": len(self.unmatched),
             "low_confidence": len(self.low_confidence),
             "searches": self.searches,
+            "deferred": self.deferred,
             "requests": self.requests,
             "warnings": self.warnings,
         }
@@ -123,6 +127,8 @@ class _Run:
         self.dry_run = dry_run
         self.force = force
         self._gateway: SpotifyGateway | None = None
+        # Every search of this run draws from this one budget; rows past it wait for the next run.
+        self.search_budget = SearchBudget(self.settings.search_budget)
         self._rows: tuple[datetime.date, datetime.date, list[RankedRow]] | None = None
         self.result = UpdateResult(run_id=None, today=self.today, dry_run=dry_run)
         self.overrides = load_overrides(self.settings.paths.config_dir / "overrides.toml")
@@ -156,8 +162,13 @@ class _Run:
         return self._gateway.stats.summary() if self._gateway is not None else {"total": 0}
 
     def search(self, query: str) -> Sequence[Track]:
+        self.search_budget.spend()
         self.result.searches += 1
         return self.gateway.search_tracks(query)
+
+    def resolve_in_budget(self, row: ChartRow) -> Resolved:
+        """Resolve a row within the search budget (unresolved, nothing cached, once it is spent)."""
+        return self.search_budget.resolve(row, self.search, self.store, self.now)
 
     # -- step 2: fetch ------------------------------------------------------------------------------
     def fetch_charts(self) -> list[Chart]:
@@ -181,6 +192,15 @@ class _Run:
                 continue
             if not self.dry_run:
                 self.store.record_source(source.name, self.now, None)
+            cap = self.settings.chart_row_cap(source.name)
+            if len(chart.rows) > cap:
+                logger.info(
+                    "%s: chart has %d rows; kept the best %d ([chart_rows] sets this)",
+                    source.name,
+                    len(chart.rows),
+                    cap,
+                )
+                chart = dataclasses.replace(chart, rows=chart.rows[:cap])
             charts.append(chart)
         failed = [report.status == SourceStatus.FAILED for report in self.result.sources]
         if failed and all(failed) and not charts:
@@ -194,9 +214,11 @@ class _Run:
     # -- step 3 and 4: store and resolve ------------------------------------------------------------------
     def resolve_row(self, row: ChartRow, source: str) -> dict[str, Any]:
         """Resolve one chart row and return it as the store saves it, counting matches for the run."""
-        outcome = resolve(row, self.search, self.store, self.now)
+        outcome = self.resolve_in_budget(row)
         self.result.rows_new += 1
-        if outcome.spotify_id:
+        if outcome.method == "unresolved":
+            self.result.deferred += 1
+        elif outcome.spotify_id:
             self.result.rows_matched += 1
             if outcome.confidence < LOW_CONFIDENCE and not outcome.cached:
                 self.result.low_confidence.append((source, ", ".join(row.artists), row.title, outcome.confidence))
@@ -217,7 +239,11 @@ class _Run:
         }
 
     def store_charts(self, charts: Sequence[Chart]) -> None:
-        """Store and resolve new charts, then retry cached misses whose back-off has passed."""
+        """Resolve rows earlier runs left (oldest charts first), store and resolve new charts, then retry
+        cached misses whose back-off has passed: all within the run's search budget."""
+        year_start = datetime.date(self.today.year, 1, 1)
+        for values in self.store.unresolved_rows(year_start, self.search_budget.remaining):
+            self.resolve_in_budget(ChartRow(**values))
         for chart in charts:
             rows = [self.resolve_row(row, chart.source) for row in chart.rows]
             matched = sum(1 for row in rows if row.pop("matched"))
@@ -225,11 +251,18 @@ class _Run:
             self.result.sources.append(
                 SourceReport(chart.source, SourceStatus.FETCHED, rows=len(rows), matched=matched)
             )
+        if self.result.deferred:
+            self.result.warnings.append(
+                f"{self.result.deferred} chart rows wait for the next run: the run's search budget"
+                f" ({self.search_budget.limit} searches, `search_budget` in config.toml) is spent"
+            )
         # Misses are retried once their back-off passes (1 day doubling to 30), for charts that
         # can still reach a playlist (this year's).
-        for values in self.store.due_misses(datetime.date(self.today.year, 1, 1), self.now):
+        for values in self.store.due_misses(year_start, self.now):
+            if self.search_budget.exhausted:
+                break
             row = ChartRow(**values)
-            outcome = resolve(row, self.search, self.store, self.now)
+            outcome = self.resolve_in_budget(row)
             if outcome.spotify_id:
                 logger.info("resolved on retry: %s – %s", ", ".join(row.artists), row.title)
 
