@@ -52,6 +52,13 @@ class SearchBudget:
             raise SearchBudgetSpent(f"the run's search budget of {self.limit} is spent")
         self.spent += 1
 
+    def describe_waiting(self, rows: int) -> str:
+        """Return the warning for `rows` chart rows left unresolved because this budget is spent."""
+        return (
+            f"{rows} chart rows wait for the next run: the run's search budget"
+            f" ({self.limit} searches, `search_budget` in config.toml) is spent"
+        )
+
     def guard(self, search: Callable[[str], Sequence[Result]]) -> Callable[[str], Sequence[Result]]:
         """Return `search` drawing one from this budget per call (SearchBudgetSpent once it is empty)."""
 

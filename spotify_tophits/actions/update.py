@@ -37,6 +37,7 @@ from spotify_tophits.overrides import apply_overrides, load_overrides
 from spotify_tophits.playlists import Outcome, PlaylistOutcome, PlaylistSync
 from spotify_tophits.ranking import RankedRow
 from spotify_tophits.services import Services
+from spotify_tophits.sources.base import capped
 from spotify_tophits.sources.registry import build_sources
 from spotify_tophits.spotify import SpotifyGateway, Track
 from spotify_tophits.store import PlaylistState, RunResult, Store, WrittenVersion
@@ -202,16 +203,7 @@ class _Run:
                 continue
             if not self.dry_run:
                 self.store.record_source(source.name, self.now, None)
-            cap = self.settings.chart_row_cap(source.name)
-            if len(chart.rows) > cap:
-                logger.info(
-                    "%s: chart has %d rows; kept the best %d ([chart_rows] sets this)",
-                    source.name,
-                    len(chart.rows),
-                    cap,
-                )
-                chart = dataclasses.replace(chart, rows=chart.rows[:cap])
-            charts.append(chart)
+            charts.append(capped(chart, self.settings.chart_row_cap(source.name)))
         failed = [report.status == SourceStatus.FAILED for report in self.result.sources]
         if failed and all(failed) and not charts:
             raise SourceError(
@@ -262,10 +254,7 @@ class _Run:
                 SourceReport(chart.source, SourceStatus.FETCHED, rows=len(rows), matched=matched)
             )
         if self.result.deferred:
-            self.result.warnings.append(
-                f"{self.result.deferred} chart rows wait for the next run: the run's search budget"
-                f" ({self.search_budget.limit} searches, `search_budget` in config.toml) is spent"
-            )
+            self.result.warnings.append(self.search_budget.describe_waiting(self.result.deferred))
         # Misses are retried once their back-off passes (1 day doubling to 30), for charts that
         # can still reach a playlist (this year's).
         for values in self.store.due_misses(year_start, self.now):
