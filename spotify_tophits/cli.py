@@ -10,17 +10,21 @@ from __future__ import annotations
 import datetime
 import functools
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from spotify_tophits import __version__, render
 from spotify_tophits.errors import ExitCode, TophitsError
 from spotify_tophits.services import Clock, Services
+
+if TYPE_CHECKING:
+    from spotify_tophits.config import Settings
 
 T = TypeVar("T")
 # Pretty tracebacks with locals would print tokens and secrets held in local variables.
@@ -36,7 +40,7 @@ backup_app = typer.Typer(help="Write a verified archive of state, config and pla
 systemd_app = typer.Typer(help="Install or remove the systemd units that schedule tophits.", no_args_is_help=True)
 app.add_typer(backup_app, name="backup")
 app.add_typer(systemd_app, name="systemd")
-state: dict[str, Any] = {"verbose": 0, "quiet": False, "clock": Clock()}
+state: dict[str, Any] = {"verbose": 0, "quiet": False, "clock": Clock(), "environ": None}
 Flag = functools.partial(typer.Option, show_default=False)
 DryRun = Annotated[bool, Flag("--dry-run", help="Change nothing; show what would change.")]
 Destination = Annotated[Path | None, Flag("--dest", help="The archive directory (default: [backup] directory).")]
@@ -58,12 +62,21 @@ def main_options(
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail; -vv for debug logs.")] = 0,
     quiet: Annotated[bool, Flag("--quiet", "-q", help="Only errors.")] = False,
     version: Annotated[bool, Flag("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    profile: Annotated[
+        str | None, Flag("--profile", metavar="NAME", help="One account's own config and state (or TOPHITS_PROFILE).")
+    ] = None,
 ) -> None:
     """Keep Daily, Weekly, Monthly and Yearly top-hits playlists current on Spotify."""
+    from spotify_tophits.config.paths import PROFILE_VARIABLE, profile_problem
     from spotify_tophits.logs import configure_logging
 
+    problem = profile_problem(profile) if profile is not None else None
+    if problem:
+        fail(f"--profile {profile!r} {problem}", ExitCode.USAGE)
     # A test passes its clock (and sleep) as Click's `obj`; a real run uses the machine's.
     state.update(verbose=verbose, quiet=quiet, clock=context.obj if isinstance(context.obj, Clock) else Clock())
+    # The option wins over TOPHITS_PROFILE; settings read the profile from this environment.
+    state["environ"] = dict(os.environ) | ({PROFILE_VARIABLE: profile} if profile else {})
     configure_logging(verbose, quiet)
 
 
@@ -91,9 +104,14 @@ def guarded(action: Callable[[], T]) -> T:
 
 def services() -> Services:
     """Load the settings and return the services every command works with (exit 3 on bad settings)."""
-    from spotify_tophits.config import load_settings
-
     return Services.from_clock(guarded(load_settings), state["clock"])
+
+
+def load_settings() -> Settings:
+    """Read the settings of the chosen profile (exit 3 on bad settings, through `guarded`)."""
+    from spotify_tophits.config import load_settings as load
+
+    return load(state["environ"])
 
 
 @app.command()
@@ -157,7 +175,6 @@ def status(
 ) -> None:
     """Show the playlists, recent runs, performance and alerts (local and fast unless --live)."""
     from spotify_tophits.actions.status import add_live, collect_status, status_check
-    from spotify_tophits.config import load_settings
 
     if check:
         code, line = status_check(load_settings, state["clock"].now)
@@ -184,7 +201,8 @@ def doctor(
     from spotify_tophits.actions.doctor import run_doctor
 
     now, sleep = state["clock"].now(), state["clock"].sleep
-    report = guarded(lambda: run_doctor(now, sleep=sleep, offline=offline, fix=fix, notify=notify))
+    job = functools.partial(run_doctor, now, sleep=sleep, environ=state["environ"])
+    report = guarded(lambda: job(offline=offline, fix=fix, notify=notify))
     render.doctor_json(report) if as_json else render.doctor_report(report, quiet=quiet)
     raise typer.Exit(report.exit_code(strict))
 

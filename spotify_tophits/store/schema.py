@@ -113,6 +113,31 @@ MIGRATIONS.append(
         """,
     )
 )
+# What each written version of a playlist held, entry by entry, for `tophits show`: the window it
+# was ranked from, and per entry the points, chart days, sources and match as of writing.
+MIGRATIONS.append(
+    (
+        "0003_playlist_entries",
+        """
+        ALTER TABLE playlist_snapshots ADD COLUMN window_start TEXT;
+        ALTER TABLE playlist_snapshots ADD COLUMN window_end TEXT;
+        CREATE INDEX playlist_snapshots_by_playlist ON playlist_snapshots (key, period, id);
+        CREATE TABLE playlist_entries (
+            snapshot INTEGER NOT NULL REFERENCES playlist_snapshots (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            spotify_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            artists TEXT NOT NULL,
+            points REAL NOT NULL,
+            chart_days INTEGER NOT NULL,
+            sources TEXT NOT NULL,
+            match_method TEXT NOT NULL,
+            match_confidence REAL,
+            PRIMARY KEY (snapshot, position)
+        );
+        """,
+    )
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
