@@ -286,9 +286,6 @@ def notify(
     ] = None,
 ) -> None:
     """Send notifications to the channels in config.toml: a failed unit, or a test message."""
-    import os
-
-    from spotify_tophits.config import Settings, load_settings
     from spotify_tophits.errors import ConfigError
     from spotify_tophits.ops.fallback import fallback_settings, remember
     from spotify_tophits.ops.notify import notifications, send
@@ -300,7 +297,7 @@ def notify(
             # The alert for a unit that failed on a broken config.toml must not fail on it too.
             if failed_unit is None:
                 raise
-            return fallback_settings(os.environ, broken)
+            return fallback_settings(state["environ"], broken)
         remember(loaded)
         return loaded
 
@@ -321,16 +318,16 @@ def systemd_install(
     force: Annotated[bool, Flag("--force", help="Install even if the system units cannot see this tophits.")] = False,
 ) -> None:
     """Write the units with this tophits' absolute path, reload systemd and enable the timers."""
-    import os
-
-    from spotify_tophits.config import load_settings
+    from spotify_tophits.config import load_settings as load
     from spotify_tophits.ops import host
     from spotify_tophits.ops.units import SYSTEM, apply_install, choose_flavour, plan_install
 
     flavour = guarded(lambda: choose_flavour(user, system))
-    # System units read /etc/tophits (CONFIGURATION_DIRECTORY), never the config of whoever installs them.
-    environ = host.system_environment(os.environ, host.SYSTEM_CONFIG_DIRECTORY) if flavour == SYSTEM else None
-    settings = guarded(lambda: load_settings(environ))
+    environ = state["environ"]
+    if flavour == SYSTEM:
+        # System units read /etc/tophits (CONFIGURATION_DIRECTORY), never the config of whoever installs them.
+        environ = host.system_environment(environ, host.SYSTEM_CONFIG_DIRECTORY)
+    settings = guarded(lambda: load(environ))
     plan = guarded(
         lambda: plan_install(flavour, settings.timezone, force=force, config_directory=host.SYSTEM_CONFIG_DIRECTORY)
     )
