@@ -2,7 +2,8 @@
 
 The only Typer module. Every TophitsError becomes one line on stderr and its documented exit
 code; anything else is a bug (exit 1), with the traceback only under `-v`. Actions and Rich are
-imported inside the commands that use them, so `--help` and `status` start fast.
+imported inside the commands that use them, so `--help`, `status` and `show` start fast (a test
+in test_startup.py names the heavy modules each fast command must not import).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
+import typer.core
 
 from spotify_tophits import __version__, render
 from spotify_tophits.errors import ExitCode, TophitsError
@@ -27,13 +29,44 @@ if TYPE_CHECKING:
     from spotify_tophits.config import Settings
 
 T = TypeVar("T")
-# Pretty tracebacks with locals would print tokens and secrets held in local variables.
+
+
+class _DeferredCoercion:
+    """Typer's coercion of one parameter, built only for a value that needs converting.
+
+    Typer (0.2x) converts every non-bool parameter through a pydantic TypeAdapter, built on first
+    use, so any command with an int or str option, given or not, imports pydantic (about as long
+    as importing Typer itself). The values Click already hands over in their final type (an absent
+    option's None, -v's count, a plain str) need no conversion; anything else gets Typer's own.
+    """
+
+    def __init__(self, descriptor: Any, build: Callable[[Any], Any]) -> None:
+        self.descriptor, self.build = descriptor, build
+        self.built: Any = None
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        info = self.descriptor.parameter_info
+        if value is None:
+            return () if param.multiple or param.nargs == -1 else None
+        plain = info.parser is None and info.min is None and info.max is None
+        if plain and type(value) is self.descriptor.annotation and type(value) in (int, str):
+            return value
+        if self.built is None:
+            self.built = self.build(self.descriptor)
+        return self.built.coerce(value, param, ctx)
+
+
+if callable(build_runtime_param := getattr(typer.core, "build_runtime_param", None)):
+    setattr(typer.core, "build_runtime_param", functools.partial(_DeferredCoercion, build=build_runtime_param))  # noqa: B010
+# Pretty tracebacks with locals would print tokens and secrets held in local variables. Plain help
+# (rich_markup_mode=None): Rich's help panels cost more start-up than the rest of `--help`.
 app = typer.Typer(
     name="tophits",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 backup_app = typer.Typer(help="Write a verified archive of state, config and playlists; verify, list, prune.")

@@ -25,6 +25,21 @@ class JournalFormatter(logging.Formatter):
         return f"<{priority}>{super().format(record)}"
 
 
+class RichOnFirstRecord(logging.Handler):
+    """Rich's handler, made when the first record arrives: a run that logs nothing never imports Rich."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rich: logging.Handler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.rich is None:
+            from rich.logging import RichHandler
+
+            self.rich = RichHandler(show_path=False, show_time=False)
+        self.rich.handle(record)
+
+
 def configure_logging(verbose: int, quiet: bool) -> None:
     """Configure the root logger once per process for the given verbosity."""
     level = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
@@ -33,9 +48,7 @@ def configure_logging(verbose: int, quiet: bool) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JournalFormatter("%(message)s"))
     elif sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
-        from rich.logging import RichHandler
-
-        handler = RichHandler(show_path=False, show_time=False)
+        handler = RichOnFirstRecord()
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("tophits: %(levelname)s: %(message)s"))

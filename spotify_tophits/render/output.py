@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -11,6 +12,10 @@ if TYPE_CHECKING:
 
 def console() -> Console | None:
     """Return a Rich console when stdout is a terminal, else None (plain output)."""
+    # Asked first so that pipes and the journal never import Rich; the variables are the ones
+    # with which Rich itself treats a non-terminal as a terminal.
+    if not sys.stdout.isatty() and not (os.environ.get("TTY_COMPATIBLE") or os.environ.get("FORCE_COLOR")):
+        return None
     from rich.console import Console
 
     terminal = Console()
