@@ -68,7 +68,7 @@ class SearchBudget:
 
         return guarded
 
-    def resolve(self, row: ChartRow, search: Search, store: Store, now: datetime.datetime) -> Outcome:
+    def resolve(self, search: Search, row: ChartRow, store: Store, now: datetime.datetime) -> Outcome:
         """Resolve a row with `search` (which must draw from this budget) while searches are left. Once the
         budget is spent the row is returned unresolved (method "unresolved") and nothing is cached, so a
         later run resolves it; a row the cache or its source answers costs nothing and is still resolved."""
