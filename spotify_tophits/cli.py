@@ -169,6 +169,32 @@ def status(
 
 
 @app.command()
+def show(
+    playlist: Annotated[str, typer.Argument(help="daily, weekly, monthly or yearly.")] = "daily",
+    period: Annotated[str | None, Flag("--period", help="An earlier monthly (2026-11) or yearly (2026) one.")] = None,
+    explain: Annotated[int | None, Flag("--explain", metavar="N", help="Why entry N sits where it does.")] = None,
+    as_json: Annotated[bool, Flag("--json", help="One JSON object (schema: show.schema.json).")] = False,
+    as_csv: Annotated[bool, Flag("--csv", help="A header row and one row per entry (RFC 4180).")] = False,
+) -> None:
+    """Show a playlist as a chart: movement, points, chart days, peak, sources and match (local, fast)."""
+    from spotify_tophits.actions.show import collect_show
+
+    if as_json and as_csv:
+        fail("--json and --csv print the same entries; choose one", ExitCode.USAGE)
+    tools = services()
+    today = tools.clock().astimezone(tools.settings.zone).date()
+    result = guarded(lambda: collect_show(tools.settings, playlist.lower(), period, today))
+    if explain is not None:
+        from spotify_tophits.actions.explain import explain_entry
+
+        render.show_explanation(guarded(lambda: explain_entry(tools.settings, result, explain)))
+    elif as_json or as_csv:
+        render.show_json(result) if as_json else render.show_csv(result)
+    else:
+        render.show_table(result)
+
+
+@app.command()
 def doctor(
     as_json: Annotated[bool, Flag("--json", help="Print the checks as JSON.")] = False,
     offline: Annotated[bool, Flag("--offline", help="Skip the checks that need the network.")] = False,

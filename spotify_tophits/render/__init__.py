@@ -13,6 +13,7 @@ from spotify_tophits.render.operations import (
     done,
     install_plan,
 )
+from spotify_tophits.render.show import show_csv, show_explanation, show_json, show_table
 from spotify_tophits.render.status import doctor_json, doctor_report, status_json, status_report
 from spotify_tophits.render.update import demo_progress, demo_result, update_result
 
@@ -32,6 +33,10 @@ __all__ = [
     "pruned",
     "restore_plan",
     "restore_result",
+    "show_csv",
+    "show_explanation",
+    "show_json",
+    "show_table",
     "status_json",
     "status_report",
     "update_result",
