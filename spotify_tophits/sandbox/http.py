@@ -14,9 +14,18 @@ FIELD_FILTER = re.compile(r'(isrc|track|artist):(?:"([^"]*)"|(\S+))')
 class HttpError(Exception):
     """An error answer: the status, the message, extra headers and (Spotify's 429s) a reason."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, reason: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None = None,
+        reason: str | None = None,
+        plain: bool = False,
+    ):
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
         self.reason = reason
+        # Some of Spotify's answers are a bare text body, not the usual JSON error object.
+        self.plain = plain
