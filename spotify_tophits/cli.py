@@ -230,21 +230,11 @@ def show(
     as_csv: Annotated[bool, Flag("--csv", help="A header row and one row per entry (RFC 4180).")] = False,
 ) -> None:
     """Show a playlist as a chart: movement, points, chart days, peak, sources and match (local, fast)."""
-    from spotify_tophits.actions.show import collect_show
+    from spotify_tophits.actions.show import show_playlist
 
-    if as_json and as_csv:
-        fail("--json and --csv print the same entries; choose one", ExitCode.USAGE)
     tools = services()
-    today = tools.clock().astimezone(tools.settings.zone).date()
-    result = guarded(lambda: collect_show(tools.settings, playlist.lower(), period, today))
-    if explain is not None:
-        from spotify_tophits.actions.explain import explain_entry
-
-        render.show_explanation(guarded(lambda: explain_entry(tools.settings, result, explain)))
-    elif as_json or as_csv:
-        render.show_json(result) if as_json else render.show_csv(result)
-    else:
-        render.show_table(result)
+    view = guarded(lambda: show_playlist(tools.settings, playlist, period, tools.clock(), explain, as_json, as_csv))
+    render.show_view(view)
 
 
 @app.command()

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from typing import TYPE_CHECKING
 
-from spotify_tophits.actions.show import ShowEntry, ShowResult
 from spotify_tophits.config import Settings
 from spotify_tophits.errors import UsageError
 from spotify_tophits.overrides import apply_overrides, load_overrides
 from spotify_tophits.ranking import Cut, TrackScore, Window, rank_window, score_tracks
 from spotify_tophits.store import open_reader
+
+if TYPE_CHECKING:
+    from spotify_tophits.actions.show import ShowEntry, ShowResult
 
 # The parts of the ranking order, in the order they are compared (DESIGN §3).
 TIE_BREAKERS = ("points", "chart days", "best rank", "first appearance", "track id")

@@ -11,12 +11,15 @@ import dataclasses
 import datetime
 import enum
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spotify_tophits.config import Settings, render_playlist_name
 from spotify_tophits.errors import UsageError
 from spotify_tophits.ranking import period_bounds
 from spotify_tophits.store import Entry, ManagedPlaylist, Store, Version, open_reader
+
+if TYPE_CHECKING:
+    from spotify_tophits.actions.explain import Explanation
 
 PLAYLISTS = ("daily", "weekly", "monthly", "yearly")
 PERIOD_FORMATS = {
@@ -232,3 +235,32 @@ def collect_show(settings: Settings, key: str, period: str | None, today: dateti
         return _chart(key, record, store.versions(key, record.period), store)
     finally:
         store.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class ShowView:
+    """What `show` prints: the chart as a table, JSON or CSV, or the explanation of one entry."""
+
+    chart: ShowResult
+    output: str  # "table", "json", "csv" or "explain"
+    explanation: Explanation | None = None
+
+
+def show_playlist(
+    settings: Settings,
+    key: str,
+    period: str | None,
+    now: datetime.datetime,
+    explain: int | None = None,
+    as_json: bool = False,
+    as_csv: bool = False,
+) -> ShowView:
+    """Return what `tophits show` prints for its options; raise UsageError for options that do not fit."""
+    if as_json and as_csv:
+        raise UsageError("--json and --csv print the same entries; choose one")
+    chart = collect_show(settings, key.lower(), period, now.astimezone(settings.zone).date())
+    if explain is None:
+        return ShowView(chart, "json" if as_json else "csv" if as_csv else "table")
+    from spotify_tophits.actions.explain import explain_entry
+
+    return ShowView(chart, "explain", explain_entry(settings, chart, explain))

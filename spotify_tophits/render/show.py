@@ -10,7 +10,7 @@ from spotify_tophits.render.output import echo
 
 if TYPE_CHECKING:
     from spotify_tophits.actions.explain import Explanation
-    from spotify_tophits.actions.show import ShowEntry, ShowResult
+    from spotify_tophits.actions.show import ShowEntry, ShowResult, ShowView
 
 COLUMNS = ("#", "move", "title", "artists", "points", "days", "peak", "sources", "match")
 # How many of the tracks the caps cut `--explain` lists.
@@ -71,6 +71,18 @@ def _header(result: ShowResult) -> list[str]:
             window += f" – {result.window_end.isoformat()}"
     written = f"{result.written_at[:16].replace('T', ' ')} UTC" if result.written_at else "never"
     return [result.name, f"window {window}, last written {written}"]
+
+
+def show_view(view: ShowView) -> None:
+    """Print what `tophits show` was asked for."""
+    if view.explanation is not None:
+        show_explanation(view.explanation)
+    elif view.output == "json":
+        show_json(view.chart)
+    elif view.output == "csv":
+        show_csv(view.chart)
+    else:
+        show_table(view.chart)
 
 
 def show_table(result: ShowResult) -> None:
