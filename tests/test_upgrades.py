@@ -34,8 +34,19 @@ def old_schema_db(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with monkeypatch.context() as patch:
         patch.setattr(schema, "SCHEMA_VERSION", 1)
         old = store.open_store(path)
-        rows = chart_row_values(20)
-        old.save_observation("deezer:worldwide", "1", DAY, NOW, rows)
+        # Written with the first release's columns: today's save_observation knows newer ones.
+        with old.transaction() as connection:
+            connection.execute(
+                "INSERT INTO observations (id, source, chart_id, chart_date, fetched_at, row_count)"
+                " VALUES (1, 'deezer:worldwide', '1', ?, ?, 20)",
+                (DAY.isoformat(), NOW.isoformat()),
+            )
+            connection.executemany(
+                "INSERT INTO chart_rows (observation_id, rank, title, artists, isrc, source_track_id, spotify_id,"
+                " duration_ms, resolution_key, song_key, artist_key) VALUES (1, :rank, :title, :artists, :isrc,"
+                " :source_track_id, :spotify_id, :duration_ms, :resolution_key, :song_key, :artist_key)",
+                [row | {"artists": json.dumps(row["artists"])} for row in chart_row_values(20)],
+            )
         assert old.connection.execute("PRAGMA user_version").fetchone()[0] == 1
         old.close()
 
@@ -49,7 +60,7 @@ def test_an_old_schema_is_copied_then_migrated_and_the_copy_restores(settings, m
     tables = {row[0] for row in upgraded.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     upgraded.close()
 
-    assert version == store.SCHEMA_VERSION == 2
+    assert version == store.SCHEMA_VERSION == len(schema.MIGRATIONS)
     assert observations == 1
     assert "source_health" in tables
     copies = [item for item in archive.list_archives(settings.backup.directory) if item.label == "pre-migration"]
@@ -70,10 +81,10 @@ def test_a_migration_failing_halfway_leaves_the_state_db_byte_identical(settings
     before = settings.paths.state_db.read_bytes()
     broken = [
         *schema.MIGRATIONS,
-        ("0003_broken", "CREATE TABLE half_done (a INTEGER); INSERT INTO no_such_table VALUES (1)"),
+        ("9999_broken", "CREATE TABLE half_done (a INTEGER); INSERT INTO no_such_table VALUES (1)"),
     ]
     monkeypatch.setattr(schema, "MIGRATIONS", broken)
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", len(broken))
 
     with pytest.raises(DataSafetyError) as raised:
         open_state(settings)
@@ -89,8 +100,9 @@ def test_the_cli_reports_a_failed_migration_with_exit_6(authorised, environment,
     for leftover in authorised.paths.state_dir.glob("state.db*"):
         leftover.unlink()
     old_schema_db(authorised.paths.state_db, monkeypatch)
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, ("0003_broken", "SELECT * FROM no_such_table")])
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
+    broken = [*schema.MIGRATIONS, ("9999_broken", "SELECT * FROM no_such_table")]
+    monkeypatch.setattr(schema, "MIGRATIONS", broken)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", len(broken))
     emulator.set_deezer_chart(WORLDWIDE, world.chart(CHART_DAY))
 
     result = runner.invoke(app, ["update"])

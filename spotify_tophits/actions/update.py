@@ -165,7 +165,13 @@ class _Run:
         charts = []
         session = self.services.http_session()
         sources = build_sources(
-            self.settings, self.store, session, lambda: self.gateway, clock=lambda: self.now, sleep=self.services.sleep
+            self.settings,
+            self.store,
+            session,
+            lambda: self.gateway,
+            clock=lambda: self.now,
+            sleep=self.services.sleep,
+            monotonic=self.services.monotonic,
         )
         for source in sources:
             if self.store.has_observation(source.name, source.chart_id, self.today):

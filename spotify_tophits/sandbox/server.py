@@ -20,12 +20,13 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from spotify_tophits.matching import normalise
 from spotify_tophits.sandbox import accounts, charts, spotify_api
 from spotify_tophits.sandbox.accounts import CLIENT_ID, CLIENT_SECRET
+from spotify_tophits.sandbox.charts import DEEZER_QUOTA_ANSWER, DeezerLimit
 from spotify_tophits.sandbox.http import HttpError, Response
 from spotify_tophits.sandbox.spotify_api import SPOTIFY_OWNER, USER_ID
 from spotify_tophits.sandbox.world import CatalogTrack, Song, World, stable_id
@@ -93,6 +94,8 @@ class Emulator:
         self.spotify_weekly: tuple[datetime.date, list[Song]] | None = None
         self.deezer_songs = {song.deezer_id: song for song in self.world.songs}
         self.top_tracks: list[str] = []
+        # Off unless a test or benchmark turns it on (`limit_deezer`): most tests lift tophits' pacing.
+        self.deezer_limit: DeezerLimit | None = None
         self.user_id = USER_ID
         # Editorial playlists exist but are Spotify's own: Development Mode apps get 404.
         self.add_playlist("37i9dQZF1DXcBWIGoYBM5M", "Today's Top Hits", SPOTIFY_OWNER, [])
@@ -185,6 +188,14 @@ class Emulator:
         with self.lock:
             self.faults.append(fault)
         return fault
+
+    def limit_deezer(
+        self, requests: int = 50, seconds: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> DeezerLimit:
+        """Enforce Deezer's limit on every Deezer path: over it, answer HTTP 200 with error code 4, as Deezer does."""
+        with self.lock:
+            self.deezer_limit = DeezerLimit(requests, seconds, clock)
+            return self.deezer_limit
 
     def expire_access_tokens(self) -> None:
         """Make every issued access token expired, as if an hour had passed."""
@@ -310,6 +321,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             emulator.request_log.append((method, self.path))
         if emulator.latency:
             time.sleep(emulator.latency)
+        if path.startswith("/deezer/") and emulator.deezer_limit is not None:
+            with emulator.lock:
+                admitted = emulator.deezer_limit.admit()
+            if not admitted:
+                self._send(200, DEEZER_QUOTA_ANSWER)
+                return
         fault = emulator._take_fault(method, path)
         if fault is not None and fault.action == "drop":
             self.close_connection = True
