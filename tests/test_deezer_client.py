@@ -37,7 +37,7 @@ NO_DATA = {"error": {"type": "DataException", "message": "no data", "code": 800}
 def deezer_paths(emulator, kind: str) -> list[str]:  # type: ignore[no-untyped-def]
     """The ids (or queries) of the Deezer requests of one kind ("track" or "search"), in order."""
     found = []
-    for method, path in emulator.request_log:
+    for _method, path in emulator.request_log:
         parsed = urllib.parse.urlsplit(path)
         if kind == "track" and (match := re.fullmatch(r"/deezer/track/(\d+)", parsed.path)):
             found.append(match.group(1))
@@ -51,7 +51,7 @@ def test_the_emulator_answers_http_200_with_code_4_past_50_requests_in_5_s_on_an
     limit = emulator.limit_deezer(clock=time.monotonic)
     emulator.set_deezer_chart(WORLDWIDE, world.chart(DAY))
     session = requests.Session()
-    paths = ["playlist/%d/tracks" % WORLDWIDE, "search?q=x", f"track/{world.songs[0].deezer_id}"]
+    paths = [f"playlist/{WORLDWIDE}/tracks", "search?q=x", f"track/{world.songs[0].deezer_id}"]
 
     answers = [session.get(emulator.base_url + "deezer/" + paths[n % 3]) for n in range(51)]
     time.sleep(5.0)
