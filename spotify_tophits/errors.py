@@ -45,6 +45,10 @@ class AuthError(TophitsError):
     exit_code = ExitCode.AUTH
 
 
+class ForbiddenError(AuthError):
+    """Spotify answered 403: a token without the scope, or an account missing from the app's user list."""
+
+
 class TemporaryError(TophitsError):
     """Network trouble, a 5xx, a rate limit, a source down or a held lock: retry later."""
 

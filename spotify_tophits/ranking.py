@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import datetime
+import enum
 from collections.abc import Iterable, Mapping
 
 PERIODIC = ("monthly", "yearly")
@@ -93,17 +94,107 @@ def final_window(key: str, period: str) -> Window:
 
 
 @dataclasses.dataclass
-class _Score:
+class TrackScore:
+    """One track's score in a window: its points, chart days, best rank, first day and the rows that earned them."""
+
+    spotify_id: str
     points: float = 0.0
     days: set[datetime.date] = dataclasses.field(default_factory=set)
     best_rank: int = 10**9
     first_seen: datetime.date = datetime.date.max
     song_key: str = ""
     artist_key: str = ""
+    rows: list[tuple[RankedRow, float]] = dataclasses.field(default_factory=list)
+
+    @property
+    def sources(self) -> list[str]:
+        """The sources whose charts carried the track, in order of first appearance."""
+        return list(dict.fromkeys(row.source for row, _ in self.rows))
+
+    def order(self) -> tuple[float, int, int, datetime.date, str]:
+        """The sort key of DESIGN §3: points, then chart days, best rank, first appearance, track id."""
+        return (-round(self.points, 9), -len(self.days), self.best_rank, self.first_seen, self.spotify_id)
+
+
+class Cut(enum.StrEnum):
+    """Why a scored track was left out before the list was full."""
+
+    SONG = "song"  # another track of the same song ranked higher
+    ARTIST = "artist"  # the artist already had max_per_artist tracks
+
+
+@dataclasses.dataclass(frozen=True)
+class Ranking:
+    """A ranked window: the chosen tracks in order, and the ones the caps cut before the list was full."""
+
+    chosen: list[TrackScore]
+    cut: list[tuple[TrackScore, Cut]]
+
+    @property
+    def track_ids(self) -> list[str]:
+        return [score.spotify_id for score in self.chosen]
 
 
 def _order(row: RankedRow) -> tuple[datetime.date, str, int, str, str]:
     return (row.chart_date, row.chart, row.rank, row.song_key, row.artist_key)
+
+
+def score_tracks(
+    rows: Iterable[RankedRow], window: Window, weights: Mapping[str, float] | None = None
+) -> dict[str, TrackScore]:
+    """Return every matched track's score in the window, by Spotify id."""
+    best: dict[tuple[str, datetime.date, str | None], RankedRow] = {}
+    for row in rows:
+        if row.spotify_id is None or not window.start <= row.chart_date <= window.end:
+            continue
+        # A track listed twice in one chart on one day counts once, at its better rank.
+        slot = (row.chart, row.chart_date, row.spotify_id)
+        if slot not in best or _order(row) < _order(best[slot]):
+            best[slot] = row
+    scores: dict[str, TrackScore] = {}
+    for row in sorted(best.values(), key=_order):
+        weight = (weights or {}).get(row.source, 1.0)
+        # Sorted first, so a track whose sources disagree on its song or artist always takes the
+        # keys of its first appearance, whatever order the rows came in.
+        assert row.spotify_id is not None
+        score = scores.setdefault(
+            row.spotify_id, TrackScore(row.spotify_id, song_key=row.song_key, artist_key=row.artist_key)
+        )
+        points = weight * (row.row_count - row.rank + 1) / row.row_count
+        score.points += points
+        score.days.add(row.chart_date)
+        score.best_rank = min(score.best_rank, row.rank)
+        score.first_seen = min(score.first_seen, row.chart_date)
+        score.rows.append((row, points))
+    return scores
+
+
+def rank_window(
+    rows: Iterable[RankedRow],
+    window: Window,
+    size: int,
+    max_per_artist: int,
+    weights: Mapping[str, float] | None = None,
+) -> Ranking:
+    """Rank the window: the chosen tracks (at most `size`) and those cut by the song or artist rule on the way."""
+    ordered = sorted(score_tracks(rows, window, weights).values(), key=TrackScore.order)
+    chosen: list[TrackScore] = []
+    cut: list[tuple[TrackScore, Cut]] = []
+    songs: set[str] = set()
+    per_artist: dict[str, int] = {}
+    for score in ordered:
+        if len(chosen) >= size:
+            break
+        if score.song_key in songs:
+            cut.append((score, Cut.SONG))
+            continue
+        if per_artist.get(score.artist_key, 0) >= max_per_artist:
+            cut.append((score, Cut.ARTIST))
+            continue
+        songs.add(score.song_key)
+        per_artist[score.artist_key] = per_artist.get(score.artist_key, 0) + 1
+        chosen.append(score)
+    return Ranking(chosen, cut)
 
 
 def rank_tracks(
@@ -114,44 +205,4 @@ def rank_tracks(
     weights: Mapping[str, float] | None = None,
 ) -> list[str]:
     """Return the ordered Spotify track ids for the window, at most `size` long."""
-    best: dict[tuple[str, datetime.date, str | None], RankedRow] = {}
-    for row in rows:
-        if row.spotify_id is None or not window.start <= row.chart_date <= window.end:
-            continue
-        # A track listed twice in one chart on one day counts once, at its better rank.
-        slot = (row.chart, row.chart_date, row.spotify_id)
-        if slot not in best or _order(row) < _order(best[slot]):
-            best[slot] = row
-    scores: dict[str, _Score] = {}
-    for row in sorted(best.values(), key=_order):
-        weight = (weights or {}).get(row.source, 1.0)
-        # Sorted first, so a track whose sources disagree on its song or artist always takes the
-        # keys of its first appearance, whatever order the rows came in.
-        assert row.spotify_id is not None
-        score = scores.setdefault(row.spotify_id, _Score(song_key=row.song_key, artist_key=row.artist_key))
-        score.points += weight * (row.row_count - row.rank + 1) / row.row_count
-        score.days.add(row.chart_date)
-        score.best_rank = min(score.best_rank, row.rank)
-        score.first_seen = min(score.first_seen, row.chart_date)
-    ordered = sorted(
-        scores.items(),
-        key=lambda item: (
-            -round(item[1].points, 9),
-            -len(item[1].days),
-            item[1].best_rank,
-            item[1].first_seen,
-            item[0],
-        ),
-    )
-    chosen: list[str] = []
-    songs: set[str] = set()
-    per_artist: dict[str, int] = {}
-    for track_id, score in ordered:
-        if len(chosen) >= size:
-            break
-        if score.song_key in songs or per_artist.get(score.artist_key, 0) >= max_per_artist:
-            continue
-        songs.add(score.song_key)
-        per_artist[score.artist_key] = per_artist.get(score.artist_key, 0) + 1
-        chosen.append(track_id)
-    return chosen
+    return rank_window(rows, window, size, max_per_artist, weights).track_ids

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from spotify_tophits import ranking
+from spotify_tophits.actions.entries import written_entries
 from spotify_tophits.charts import Chart, ChartRow
 from spotify_tophits.clock import describe_duration, parse_utc
 from spotify_tophits.config import PlaylistSettings, Settings
@@ -36,7 +37,7 @@ from spotify_tophits.ranking import RankedRow
 from spotify_tophits.services import Services
 from spotify_tophits.sources.registry import build_sources
 from spotify_tophits.spotify import SpotifyGateway, Track
-from spotify_tophits.store import ManagedPlaylist, PlaylistState, RunResult, Store
+from spotify_tophits.store import PlaylistState, RunResult, Store, WrittenVersion
 
 logger = logging.getLogger(__name__)
 # Text matches under this confidence are listed by `update -v` for a person to check.
@@ -137,12 +138,21 @@ class _Run:
             warnings=self.result.warnings,
         )
 
-    def sync(self, playlist: PlaylistSettings, window: ranking.Window) -> PlaylistOutcome:
+    def sync(self, playlist: PlaylistSettings, window: ranking.Window) -> tuple[PlaylistOutcome, ranking.Ranking]:
         """Rank one playlist's window and bring the playlist on Spotify to that list."""
-        target = ranking.rank_tracks(
+        ranked = ranking.rank_window(
             self.rows(window), window, playlist.size, self.settings.max_per_artist, self.settings.weights
         )
-        return self.playlists.sync(playlist, window, target)
+        return self.playlists.sync(playlist, window, ranked.track_ids), ranked
+
+    def written(
+        self, outcome: PlaylistOutcome, window: ranking.Window, ranked: ranking.Ranking
+    ) -> WrittenVersion | None:
+        """Return the version a write left on Spotify, with its entries, for the run record."""
+        saved = self.store.get_playlist(outcome.key, outcome.period)
+        if saved is None:
+            return None
+        return WrittenVersion(saved, (window.start, window.end), written_entries(self.store, ranked, self.overrides))
 
     @property
     def gateway(self) -> SpotifyGateway:
@@ -306,7 +316,7 @@ def _update(
     result = run.result
     if not dry_run:
         result.run_id = store.start_run("update", now)
-    snapshots: list[ManagedPlaylist] = []
+    versions: list[WrittenVersion] = []
     syncing: tuple[str, str] | None = None
     try:
         run.store_charts(run.fetch_charts())
@@ -330,15 +340,14 @@ def _update(
                 )
                 continue
             syncing = (playlist.key, window.period)
-            outcome = run.sync(playlist, window)
+            outcome, ranked = run.sync(playlist, window)
             syncing = None
             result.playlists.append(outcome)
             if outcome.status == Outcome.REFUSED:
                 result.warnings.append(f"{outcome.name}: {outcome.message}")
-            if outcome.writes and not dry_run:
-                saved = store.get_playlist(outcome.key, outcome.period)
-                if saved is not None:
-                    snapshots.append(saved)
+            version = run.written(outcome, window, ranked) if outcome.writes and not dry_run else None
+            if version is not None:
+                versions.append(version)
     except TophitsError as error:
         failed = store.get_playlist(*syncing) if syncing and not dry_run else None
         if failed is not None:
@@ -348,8 +357,14 @@ def _update(
         if result.run_id is not None:
             summary = result.summary() | {"error": error.message}
             finished = now + datetime.timedelta(seconds=time.monotonic() - started)
+            # What was written before the failure is on Spotify: its versions are recorded too.
             store.finish_run(
-                result.run_id, now=finished, result=RunResult.FAILED, exit_code=int(error.exit_code), summary=summary
+                result.run_id,
+                now=finished,
+                result=RunResult.FAILED,
+                exit_code=int(error.exit_code),
+                summary=summary,
+                versions=versions,
             )
         raise
     result.requests = run.request_summary()
@@ -362,6 +377,6 @@ def _update(
             result=RunResult.REFUSED if result.refused else RunResult.OK,
             exit_code=result.exit_code,
             summary=result.summary(),
-            snapshots=snapshots,
+            versions=versions,
         )
     return result

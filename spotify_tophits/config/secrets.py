@@ -25,6 +25,8 @@ class Credentials:
     client_secret: str | None = dataclasses.field(repr=False)
     redirect_uri: str
     secret_source: str | None
+    # Where the client id came from: a profile's own `.env`, the shared one, or the environment.
+    client_id_source: str | None = None
 
 
 def validate_redirect_uri(uri: str) -> str:
@@ -72,18 +74,24 @@ def read_credential(environ: Mapping[str, str]) -> str | None:
         raise ConfigError(f"cannot read systemd credential {path}: {error}; check LoadCredential=") from None
 
 
-def load_credentials(environ: Mapping[str, str], env_file: Path) -> Credentials:
-    """Return the Spotify credentials: the environment wins over `.env`, the systemd credential over both."""
-    from_file = read_env_file(env_file)
+def load_credentials(environ: Mapping[str, str], env_file: Path, shared_env_file: Path | None = None) -> Credentials:
+    """Return the Spotify credentials: the environment wins over `.env`, the systemd credential over both.
+
+    A profile reads its own `.env` first, then the shared one beside the profiles (one app, several accounts).
+    """
+    files = [(read_env_file(env_file), f".env ({env_file})")]
+    if shared_env_file is not None:
+        files.append((read_env_file(shared_env_file), f"shared .env ({shared_env_file})"))
 
     def lookup(name: str) -> tuple[str | None, str | None]:
         if environ.get(name):
             return environ[name], "environment"
-        if from_file.get(name):
-            return from_file[name], f".env ({env_file})"
+        for values, where in files:
+            if values.get(name):
+                return values[name], where
         return None, None
 
-    client_id, _ = lookup("SPOTIPY_CLIENT_ID")
+    client_id, id_source = lookup("SPOTIPY_CLIENT_ID")
     secret, secret_source = lookup("SPOTIPY_CLIENT_SECRET")
     credential = read_credential(environ)
     if credential:
@@ -94,4 +102,5 @@ def load_credentials(environ: Mapping[str, str], env_file: Path) -> Credentials:
         client_secret=secret,
         redirect_uri=validate_redirect_uri(redirect or DEFAULT_REDIRECT_URI),
         secret_source=secret_source,
+        client_id_source=id_source,
     )

@@ -120,7 +120,8 @@ class Settings:
 
     def require_credentials(self) -> Credentials:
         """Return the credentials, or raise ConfigError naming what is missing and where to put it."""
-        where = f"set it in {self.paths.env_file} or the environment"
+        shared = self.paths.shared_env_file
+        where = f"set it in {self.paths.env_file}{f', {shared}' if shared else ''} or the environment"
         if not self.credentials.client_id:
             raise ConfigError(f"SPOTIPY_CLIENT_ID is not set; {where} (see README 'Create a Spotify app')")
         if not self.credentials.client_secret:
@@ -271,7 +272,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         paths=paths,
         endpoints=_endpoints(environ),
-        credentials=load_credentials(environ, paths.env_file),
+        credentials=load_credentials(environ, paths.env_file, paths.shared_env_file),
         timezone=timezone,
         prefix=prefix,
         max_per_artist=max_per_artist,

@@ -57,7 +57,7 @@ def update_result(result: UpdateResult, verbose: bool, quiet: bool) -> None:
         f" {result.requests.get('total', 0)} Spotify requests"
     )
     for warning in result.warnings:
-        echo(f"warning: {warning}")
+        echo(f"warning: {warning}", "warning")
     if verbose and result.unmatched:
         echo("unmatched rows (not on Spotify, or no candidate agreed on title and artist):")
         for source, artists, title in result.unmatched:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from spotify_tophits.sandbox.http import HttpError, Response
+from spotify_tophits.sandbox.spotify_api import USER_ID
 
 if TYPE_CHECKING:
     from spotify_tophits.sandbox.server import Emulator
@@ -35,6 +36,8 @@ def route(
         code = secrets.token_urlsafe(16)
         with emulator.lock:
             emulator.codes[code] = query.get("scope", "")
+            # The account signed in to the browser approves: `Emulator.sign_in` chooses it.
+            emulator.code_users[code] = emulator.user_id
         parameters = {"code": code}
         if "state" in query:
             parameters["state"] = query["state"]
@@ -46,17 +49,21 @@ def route(
         grant = form.get("grant_type")
         with emulator.lock:
             if grant == "authorization_code":
-                scope = emulator.codes.pop(form.get("code", ""), None)
+                code = form.get("code", "")
+                scope = emulator.codes.pop(code, None)
                 if scope is None:
                     return 400, {"error": "invalid_grant", "error_description": "Invalid authorization code"}, {}
+                user = emulator.code_users.pop(code, USER_ID)
                 refresh = secrets.token_urlsafe(24)
                 emulator.refresh_tokens[refresh] = scope
-                return 200, _issue(emulator, scope, refresh), {}
+                emulator.refresh_users[refresh] = user
+                return 200, _issue(emulator, scope, refresh, user), {}
             if grant == "refresh_token":
-                scope = emulator.refresh_tokens.get(form.get("refresh_token", ""))
+                refresh = form.get("refresh_token", "")
+                scope = emulator.refresh_tokens.get(refresh)
                 if scope is None:
                     return 400, {"error": "invalid_grant", "error_description": "Refresh token revoked"}, {}
-                return 200, _issue(emulator, scope, None), {}
+                return 200, _issue(emulator, scope, None, emulator.refresh_users.get(refresh, USER_ID)), {}
         return 400, {"error": "unsupported_grant_type"}, {}
     raise HttpError(404, "Not found")
 
@@ -71,9 +78,10 @@ def _check_client(headers: Mapping[str, str], form: dict[str, str]) -> None:
         raise HttpError(400, "invalid_client")
 
 
-def _issue(emulator: Emulator, scope: str, refresh: str | None) -> dict[str, Any]:
+def _issue(emulator: Emulator, scope: str, refresh: str | None, user: str) -> dict[str, Any]:
     token = secrets.token_urlsafe(24)
     emulator.access_tokens[token] = time.time() + 3600
+    emulator.token_users[token] = user
     body: dict[str, Any] = {"access_token": token, "token_type": "Bearer", "expires_in": 3600, "scope": scope}
     if refresh:
         body["refresh_token"] = refresh

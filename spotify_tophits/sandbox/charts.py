@@ -54,6 +54,11 @@ def apple_title(song: Song) -> str:
 
 
 def deezer_route(emulator: Emulator, method: str, path: str, query: dict[str, str]) -> Response:
+    if emulator.deezer_limit is not None:
+        with emulator.lock:
+            admitted = emulator.deezer_limit.admit()
+        if not admitted:
+            return 200, DEEZER_QUOTA_ANSWER, {}
     if method != "GET":
         raise HttpError(405, "Method not allowed")
     match = re.fullmatch(r"/playlist/(\d+)/tracks", path)

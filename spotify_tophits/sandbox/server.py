@@ -26,8 +26,8 @@ from typing import Any
 from spotify_tophits.matching import normalise
 from spotify_tophits.sandbox import accounts, charts, spotify_api
 from spotify_tophits.sandbox.accounts import CLIENT_ID, CLIENT_SECRET
-from spotify_tophits.sandbox.charts import DEEZER_QUOTA_ANSWER, DeezerLimit
-from spotify_tophits.sandbox.http import HttpError, Response
+from spotify_tophits.sandbox.charts import DeezerLimit
+from spotify_tophits.sandbox.http import HttpError, Response, endpoint_template
 from spotify_tophits.sandbox.spotify_api import SPOTIFY_OWNER, USER_ID
 from spotify_tophits.sandbox.world import CatalogTrack, Song, World, stable_id
 
@@ -88,6 +88,10 @@ class Emulator:
         self.codes: dict[str, str] = {}
         self.access_tokens: dict[str, float] = {}
         self.refresh_tokens: dict[str, str] = {}
+        # Whose each code and token is: several accounts may authorise one app (profiles).
+        self.code_users: dict[str, str] = {}
+        self.token_users: dict[str, str] = {}
+        self.refresh_users: dict[str, str] = {}
         self.deezer_charts: dict[int, list[Song]] = {}
         self.apple_charts: dict[str, list[Song]] = {}
         self.apple_updated: datetime.datetime | None = None
@@ -96,7 +100,11 @@ class Emulator:
         self.top_tracks: list[str] = []
         # Off unless a test or benchmark turns it on (`limit_deezer`): most tests lift tophits' pacing.
         self.deezer_limit: DeezerLimit | None = None
+        # The account signed in to the browser (it approves the next authorisation), every known
+        # account's display name, and the app's Development Mode user list (User Management).
         self.user_id = USER_ID
+        self.users: dict[str, str] = {USER_ID: "Sandbox Listener"}
+        self.app_users: set[str] = {USER_ID}
         # Editorial playlists exist but are Spotify's own: Development Mode apps get 404.
         self.add_playlist("37i9dQZF1DXcBWIGoYBM5M", "Today's Top Hits", SPOTIFY_OWNER, [])
         self.server: http.server.ThreadingHTTPServer | None = None
@@ -203,11 +211,24 @@ class Emulator:
             for token in self.access_tokens:
                 self.access_tokens[token] = 0.0
 
-    def revoke_refresh_tokens(self) -> None:
-        """Revoke every refresh token: the next refresh answers 400 invalid_grant."""
+    def revoke_refresh_tokens(self, user: str | None = None) -> None:
+        """Revoke every refresh token (only `user`'s, when given): the next refresh answers 400 invalid_grant."""
         with self.lock:
-            self.refresh_tokens.clear()
-            self.expire_access_tokens()
+            for refresh in [r for r in self.refresh_tokens if user in (None, self.refresh_users.get(r, USER_ID))]:
+                del self.refresh_tokens[refresh]
+            for token in [t for t in self.access_tokens if user in (None, self.token_users.get(t, USER_ID))]:
+                self.access_tokens[token] = 0.0
+
+    def sign_in(self, user_id: str, display_name: str | None = None, *, listed: bool = True) -> None:
+        """Sign `user_id` in to the browser, so it approves the next authorisation; `listed` puts it on the
+        app's Development Mode user list (an unlisted account gets 403 from every API call)."""
+        with self.lock:
+            self.user_id = user_id
+            self.users[user_id] = display_name or self.users.get(user_id, user_id)
+            if listed:
+                self.app_users.add(user_id)
+            else:
+                self.app_users.discard(user_id)
 
     def unfollow(self, playlist_id: str) -> None:
         """Unfollow ("delete") a playlist behind tophits' back."""
@@ -258,9 +279,10 @@ class Emulator:
         with self.lock:
             return sum(number for endpoint, number in self.requests.items() if endpoint.startswith(prefix))
 
-    def user_playlists(self) -> list[EmulatedPlaylist]:
+    def user_playlists(self, user_id: str = USER_ID) -> list[EmulatedPlaylist]:
+        """Return the followed playlists `user_id` owns (default: the first sandbox account)."""
         with self.lock:
-            return [p for p in self.playlists.values() if p.owner_id == self.user_id and p.followed]
+            return [p for p in self.playlists.values() if p.owner_id == user_id and p.followed]
 
     # -- internals used by the handler ---------------------------------------------------------------
     def add_playlist(self, playlist_id: str, name: str, owner: str, items: list[str]) -> EmulatedPlaylist:
@@ -278,12 +300,6 @@ class Emulator:
                     fault.times -= 1
                     return fault
         return None
-
-
-def endpoint_template(method: str, path: str) -> str:
-    path = re.sub(r"^/v1", "", path)
-    path = re.sub(r"/(playlists|tracks|track|playlist)/[^/]+", lambda m: f"/{m.group(1)}/{{id}}", path)
-    return f"{method} {path}"
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -321,12 +337,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             emulator.request_log.append((method, self.path))
         if emulator.latency:
             time.sleep(emulator.latency)
-        if path.startswith("/deezer/") and emulator.deezer_limit is not None:
-            with emulator.lock:
-                admitted = emulator.deezer_limit.admit()
-            if not admitted:
-                self._send(200, DEEZER_QUOTA_ANSWER)
-                return
         fault = emulator._take_fault(method, path)
         if fault is not None and fault.action == "drop":
             self.close_connection = True
@@ -344,10 +354,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         try:
             status, body, headers = self._route(method, path, query, raw)
         except HttpError as error:
-            payload: dict[str, Any] = {"error": {"status": error.status, "message": error.message}}
+            payload: Any = {"error": {"status": error.status, "message": error.message}}
             if error.reason:
                 payload["error"]["reason"] = error.reason
-            status, body, headers = error.status, payload, error.headers
+            status, body, headers = error.status, error.message if error.plain else payload, error.headers
         if fault is not None and fault.action == "drop-after":
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -355,12 +365,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._send(status, body, headers)
 
     def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = b"" if body is None else json.dumps(body).encode("utf-8")
+        # A str body goes out as plain text (some of Spotify's errors are not JSON).
+        text = isinstance(body, str)
+        data = b"" if body is None else body.encode("utf-8") if text else json.dumps(body).encode("utf-8")
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         if "Location" not in (headers or {}):
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", f"{'text/plain' if text else 'application/json'}; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

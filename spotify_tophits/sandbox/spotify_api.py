@@ -24,32 +24,40 @@ if TYPE_CHECKING:
 USER_ID = "sandbox-user"
 ACCOUNT_ID = "acct-5a4db0x"
 SPOTIFY_OWNER = "spotify"
+# What Spotify answers (as plain text, not JSON) to an account missing from a Development Mode app's users.
+NOT_REGISTERED = "User not registered in the Developer Dashboard"
 
 
-def check_bearer(emulator: Emulator, headers: Mapping[str, str]) -> None:
+def check_bearer(emulator: Emulator, headers: Mapping[str, str]) -> str:
+    """Return the user the bearer token belongs to; 401 for a bad or expired token, 403 for an unlisted user."""
     header = headers.get("authorization", "")
     token = header.removeprefix("Bearer ")
     with emulator.lock:
         expires = emulator.access_tokens.get(token)
+        user = emulator.token_users.get(token, USER_ID)
+        listed = user in emulator.app_users
     if expires is None:
         raise HttpError(401, "Invalid access token")
     if expires < time.time():
         raise HttpError(401, "The access token expired")
+    if not listed:
+        raise HttpError(403, NOT_REGISTERED, plain=True)
+    return user
 
 
 def route(
     emulator: Emulator, headers: Mapping[str, str], method: str, path: str, query: dict[str, str], raw: bytes
 ) -> Response:
     """Answer one request to the Web API (path relative to /v1), after checking its bearer token."""
-    check_bearer(emulator, headers)
+    user = check_bearer(emulator, headers)
     body = json.loads(raw) if raw else None
     if path == "/me" and method == "GET":
-        return 200, user_object(emulator, full=True), {}
+        return 200, user_object(emulator, user, full=True), {}
     if path == "/me/playlists":
         if method == "GET":
             limit, offset = paging(query, 50)
             with emulator.lock:
-                mine = [p for p in emulator.playlists.values() if p.followed and p.owner_id == emulator.user_id]
+                mine = [p for p in emulator.playlists.values() if p.followed and p.owner_id == user]
             return (
                 200,
                 page(emulator, "/me/playlists", [playlist_object(emulator, p) for p in mine], limit, offset, query),
@@ -60,7 +68,7 @@ def route(
                 raise HttpError(400, "Missing required field: name")
             with emulator.lock:
                 playlist_id = stable_id("playlist", len(emulator.playlists), time.time_ns())
-                playlist = emulator.add_playlist(playlist_id, body["name"], emulator.user_id, [])
+                playlist = emulator.add_playlist(playlist_id, body["name"], user, [])
                 playlist.description = body.get("description", "")
                 playlist.public = bool(body.get("public", True))
                 return 201, playlist_object(emulator, playlist, full=True), {}
@@ -72,12 +80,12 @@ def route(
         return 200, search(emulator, query), {}
     match = re.fullmatch(r"/playlists/([^/]+)(/items|/tracks)?", path)
     if match:
-        return _playlist_route(emulator, method, match.group(1), match.group(2), query, body)
+        return _playlist_route(emulator, user, method, match.group(1), match.group(2), query, body)
     raise HttpError(404, "Service not found")
 
 
 def _playlist_route(
-    emulator: Emulator, method: str, playlist_id: str, sub: str | None, query: dict[str, str], body: Any
+    emulator: Emulator, user: str, method: str, playlist_id: str, sub: str | None, query: dict[str, str], body: Any
 ) -> Response:
     with emulator.lock:
         playlist = emulator.playlists.get(playlist_id)
@@ -90,18 +98,18 @@ def _playlist_route(
             if method == "GET":
                 return 200, playlist_object(emulator, playlist, full=True), {}
             if method == "PUT":
-                _own(emulator, playlist)
+                _own(user, playlist)
                 for field in ("name", "description", "public"):
                     if isinstance(body, dict) and field in body:
                         setattr(playlist, field, body[field])
                 return 200, None, {}
             raise HttpError(405, "Method not allowed")
         if method == "GET":
-            _own(emulator, playlist)
+            _own(user, playlist)
             limit, offset = paging(query, 50)
-            entries = [entry_object(emulator, track_id) for track_id in playlist.items]
+            entries = [entry_object(emulator, track_id, user) for track_id in playlist.items]
             return 200, page(emulator, f"/playlists/{playlist_id}/items", entries, limit, offset, query), {}
-        _own(emulator, playlist)
+        _own(user, playlist)
         if method in ("PUT", "POST"):
             uris = body.get("uris") if isinstance(body, dict) else None
             if uris is None and query.get("uris"):
@@ -132,8 +140,8 @@ def _playlist_route(
     raise HttpError(405, "Method not allowed")
 
 
-def _own(emulator: Emulator, playlist: EmulatedPlaylist) -> None:
-    if playlist.owner_id != emulator.user_id:
+def _own(user: str, playlist: EmulatedPlaylist) -> None:
+    if playlist.owner_id != user:
         raise HttpError(403, "Forbidden")
 
 
@@ -175,25 +183,27 @@ def page(
     }
 
 
-def user_object(emulator: Emulator, full: bool = False) -> dict[str, Any]:
-    user_id = emulator.user_id
+def user_object(emulator: Emulator, user_id: str, full: bool = False) -> dict[str, Any]:
     user: dict[str, Any] = {
         "id": user_id,
-        "display_name": "Sandbox Listener",
+        "display_name": emulator.users.get(user_id, user_id),
         "type": "user",
         "uri": f"spotify:user:{user_id}",
         "href": f"{emulator.base_url}v1/users/{user_id}",
         "external_urls": {"spotify": f"https://open.spotify.com/user/{user_id}"},
     }
     if full:
-        user.update({"account_id": ACCOUNT_ID, "images": []})
+        account = ACCOUNT_ID if user_id == USER_ID else stable_id("account", user_id)
+        user.update({"account_id": account, "images": []})
     return user
 
 
 def playlist_object(emulator: Emulator, playlist: EmulatedPlaylist, full: bool = False) -> dict[str, Any]:
     base = f"{emulator.base_url}v1/playlists/{playlist.id}"
     owner = (
-        user_object(emulator) if playlist.owner_id == emulator.user_id else {"id": playlist.owner_id, "type": "user"}
+        user_object(emulator, playlist.owner_id)
+        if playlist.owner_id in emulator.users
+        else {"id": playlist.owner_id, "type": "user"}
     )
     items: dict[str, Any] = {"href": f"{base}/items", "total": len(playlist.items)}
     data = {
@@ -212,15 +222,15 @@ def playlist_object(emulator: Emulator, playlist: EmulatedPlaylist, full: bool =
         "uri": f"spotify:playlist:{playlist.id}",
     }
     if full:
-        entries = [entry_object(emulator, track_id) for track_id in playlist.items]
+        entries = [entry_object(emulator, track_id, playlist.owner_id) for track_id in playlist.items]
         items.update({"items": entries[:100], "limit": 100, "offset": 0, "next": None, "previous": None})
     return data
 
 
-def entry_object(emulator: Emulator, track_id: str) -> dict[str, Any]:
+def entry_object(emulator: Emulator, track_id: str, added_by: str) -> dict[str, Any]:
     return {
         "added_at": "2026-01-01T00:00:00Z",
-        "added_by": user_object(emulator),
+        "added_by": user_object(emulator, added_by),
         "is_local": False,
         "item": track_object(emulator, emulator.tracks[track_id]),
     }

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from spotify_tophits.clock import describe_duration
-from spotify_tophits.errors import AuthError, RateLimitedError, SpotifyRequestError, TemporaryError
+from spotify_tophits.errors import AuthError, ForbiddenError, RateLimitedError, SpotifyRequestError, TemporaryError
 from spotify_tophits.spotify.auth import make_oauth, oauth_failure
 from spotify_tophits.spotify.models import (
     READ_PAGE,
@@ -185,7 +185,7 @@ class SpotipyGateway:
                 if status == 403:
                     # Development Mode answers 403 to accounts missing from the app's user list and to
                     # tokens without the scope a call needs: both are fixed on the authorisation side.
-                    raise AuthError(
+                    raise ForbiddenError(
                         f"Spotify refused {what} (403): the token may lack a scope, or your account is not in the"
                         " app's User Management list (Development Mode); check the dashboard, then run `tophits auth`"
                     ) from None

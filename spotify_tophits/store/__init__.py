@@ -23,16 +23,21 @@ from spotify_tophits.store.playlists import ManagedPlaylist, PlaylistState
 from spotify_tophits.store.resolutions import Resolution
 from spotify_tophits.store.runs import RunResult
 from spotify_tophits.store.schema import MIGRATIONS, SCHEMA_VERSION
+from spotify_tophits.store.versions import Entry, TrackFacts, Version, WrittenVersion
 
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "Entry",
     "ManagedPlaylist",
     "PlaylistState",
     "Resolution",
     "RunResult",
     "SourceFact",
     "Store",
+    "TrackFacts",
+    "Version",
+    "WrittenVersion",
     "check_is_sqlite",
     "file_bytes",
     "open_reader",

@@ -6,7 +6,8 @@ from spotify_tophits.store.charts import ChartQueries
 from spotify_tophits.store.playlists import PlaylistQueries
 from spotify_tophits.store.resolutions import ResolutionQueries
 from spotify_tophits.store.runs import RunQueries
+from spotify_tophits.store.versions import VersionQueries
 
 
-class Store(ChartQueries, ResolutionQueries, PlaylistQueries, RunQueries):
+class Store(ChartQueries, ResolutionQueries, PlaylistQueries, RunQueries, VersionQueries):
     """The state DB. Open it with `open_store` (read-write, migrated) or `open_reader` (read-only)."""

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from spotify_tophits.store.base import StoreBase, utc_text
-from spotify_tophits.store.playlists import ManagedPlaylist
+from spotify_tophits.store.versions import WrittenVersion, insert_version
 
 
 class RunResult(enum.StrEnum):
@@ -64,30 +64,16 @@ class RunQueries(StoreBase):
         result: RunResult,
         exit_code: int,
         summary: dict[str, Any],
-        snapshots: Sequence[ManagedPlaylist] = (),
+        versions: Sequence[WrittenVersion] = (),
     ) -> None:
-        """Write the run record and the snapshots of the playlists it changed, in one transaction."""
+        """Write the run record and the versions of the playlists it wrote, with their entries, in one transaction."""
         with self.transaction() as connection:
             connection.execute(
                 "UPDATE runs SET finished_at = ?, result = ?, exit_code = ?, summary = ? WHERE id = ?",
                 (utc_text(now), result, exit_code, json.dumps(summary, sort_keys=True), run_id),
             )
-            connection.executemany(
-                "INSERT INTO playlist_snapshots (run_id, key, period, spotify_id, snapshot_id, contents, taken_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        run_id,
-                        playlist.key,
-                        playlist.period,
-                        playlist.spotify_id,
-                        playlist.snapshot_id,
-                        json.dumps(list(playlist.contents or ())),
-                        utc_text(now),
-                    )
-                    for playlist in snapshots
-                ],
-            )
+            for version in versions:
+                insert_version(connection, run_id, version, now)
 
     def recent_runs(self, limit: int = 10, since: datetime.datetime | None = None) -> list[dict[str, Any]]:
         """Return runs newest first: the last `limit`, or all started since `since`."""

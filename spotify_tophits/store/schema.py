@@ -113,9 +113,34 @@ MIGRATIONS.append(
         """,
     )
 )
+# What each written version of a playlist held, entry by entry, for `tophits show`: the window it
+# was ranked from, and per entry the points, chart days, sources and match as of writing.
 MIGRATIONS.append(
     (
-        "0003_source_facts_and_ratings",
+        "0003_playlist_entries",
+        """
+        ALTER TABLE playlist_snapshots ADD COLUMN window_start TEXT;
+        ALTER TABLE playlist_snapshots ADD COLUMN window_end TEXT;
+        CREATE INDEX playlist_snapshots_by_playlist ON playlist_snapshots (key, period, id);
+        CREATE TABLE playlist_entries (
+            snapshot INTEGER NOT NULL REFERENCES playlist_snapshots (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            spotify_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            artists TEXT NOT NULL,
+            points REAL NOT NULL,
+            chart_days INTEGER NOT NULL,
+            sources TEXT NOT NULL,
+            match_method TEXT NOT NULL,
+            match_confidence REAL,
+            PRIMARY KEY (snapshot, position)
+        );
+        """,
+    )
+)
+MIGRATIONS.append(
+    (
+        "0004_source_facts_and_ratings",
         # A source fact now carries its back-off: a cached "no ISRC" is asked again after 1 day,
         # doubling to 30. Misses cached before this migration never expired: they are due at once.
         """

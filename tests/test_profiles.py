@@ -1,0 +1,264 @@
+"""Profiles: several Spotify accounts on one host, each with its own config, state, token and lock.
+
+The end-to-end tests drive two profiles ("anna" and "ben", two accounts of one Spotify app) against
+one emulator, in turn and at the same time, and check that neither touches the other's files,
+playlists or lock, and that a failure in one leaves the other alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import CHART_DAY, WORLD_START, WORLDWIDE, TophitsRunner, at, lock_held_by_another_process, no_sleep
+from conftest import write_config as write_default_config
+
+from spotify_tophits.actions.auth import authorise
+from spotify_tophits.actions.demo import follow_authorise_redirect
+from spotify_tophits.actions.update import UpdateResult, run_update
+from spotify_tophits.cli import app
+from spotify_tophits.config import Settings, load_settings, resolve_paths
+from spotify_tophits.config.paths import find_profiles
+from spotify_tophits.errors import ConfigError
+from spotify_tophits.sandbox.accounts import CLIENT_ID, CLIENT_SECRET
+from spotify_tophits.sandbox.server import Emulator
+from spotify_tophits.sandbox.world import World
+from spotify_tophits.services import Services
+from spotify_tophits.spotify import RetryPolicy
+from spotify_tophits.store import open_reader
+
+runner = TophitsRunner()
+# profile -> (Spotify user id, display name, playlist prefix)
+ACCOUNTS = {"anna": ("anna-user", "Anna", "Anna · "), "ben": ("ben-user", "Ben", "Ben · ")}
+
+
+def profile_environment(environment: dict[str, str], profile: str) -> dict[str, str]:
+    return environment | {"TOPHITS_PROFILE": profile}
+
+
+def write_profile_config(environment: dict[str, str], profile: str, text: str) -> Path:
+    directory = Path(environment["TOPHITS_CONFIG_DIR"]) / "profiles" / profile
+    return write_default_config(environment | {"TOPHITS_CONFIG_DIR": str(directory)}, text)
+
+
+def expected_daily(world: World) -> list[str]:
+    """The daily list of CHART_DAY's chart: its Spotify tracks in order, at most 3 per artist, 50 long."""
+    from spotify_tophits.matching import primary_artist
+
+    chosen: list[str] = []
+    per_artist: dict[str, int] = {}
+    for song in world.chart(CHART_DAY):
+        artist = primary_artist(song.artists)
+        if song.spotify_id is None or per_artist.get(artist, 0) >= 3:
+            continue
+        per_artist[artist] = per_artist.get(artist, 0) + 1
+        chosen.append(song.spotify_id)
+    return chosen[:50]
+
+
+@pytest.fixture
+def household(environment: dict[str, str], emulator: Emulator, world: World) -> dict[str, Settings]:
+    """Two profiles, each authorised by its own account, with CHART_DAY's chart published."""
+    profiles = {}
+    for profile, (user, display, prefix) in ACCOUNTS.items():
+        write_profile_config(environment, profile, f'prefix = "{prefix}"\nsources = ["deezer:worldwide"]\n')
+        emulator.sign_in(user, display)
+        profiles[profile] = load_settings(profile_environment(environment, profile))
+        authorise(profiles[profile], follow_authorise_redirect, at(WORLD_START), no_sleep)
+    emulator.set_deezer_chart(WORLDWIDE, world.chart(CHART_DAY))
+    emulator.reset_counts()
+    return profiles
+
+
+def daily_of(emulator: Emulator, user: str) -> list[str]:
+    [daily] = [p for p in emulator.user_playlists(user) if "Daily Hits" in p.name]
+    return daily.items
+
+
+def run_results(settings: Settings) -> list[str]:
+    store = open_reader(settings.paths.state_db)
+    try:
+        return [run["result"] for run in store.recent_runs(10)]
+    finally:
+        store.close()
+
+
+# -- paths ----------------------------------------------------------------------------------------------------
+def test_no_profile_keeps_the_directories_exactly_as_they_were(tmp_path: Path):
+    paths = resolve_paths({"TOPHITS_CONFIG_DIR": f"{tmp_path}/c", "TOPHITS_STATE_DIR": f"{tmp_path}/s"})
+
+    assert (paths.config_file, paths.state_dir, paths.profile) == (tmp_path / "c/config.toml", tmp_path / "s", None)
+    assert paths.shared_env_file is None
+
+
+def test_a_profile_lives_under_profiles_name_of_each_chain_entry(tmp_path: Path):
+    paths = resolve_paths(
+        {"TOPHITS_CONFIG_DIR": f"{tmp_path}/c", "STATE_DIRECTORY": "/var/lib/tophits", "TOPHITS_PROFILE": "anna"}
+    )
+
+    assert paths.config_file == tmp_path / "c/profiles/anna/config.toml"
+    assert paths.env_file == tmp_path / "c/profiles/anna/.env"
+    assert paths.shared_env_file == tmp_path / "c/.env"
+    assert paths.state_dir == Path("/var/lib/tophits/profiles/anna")
+    assert paths.token_file == Path("/var/lib/tophits/profiles/anna/token.json")
+    assert paths.lock_file == Path("/var/lib/tophits/profiles/anna/update.lock")
+    assert paths.origins == {"config": "TOPHITS_CONFIG_DIR", "state": "STATE_DIRECTORY"}
+
+
+def test_a_template_unit_directory_that_already_names_the_profile_is_not_appended_twice():
+    # StateDirectory=tophits/profiles/%i and ConfigurationDirectory=tophits/profiles/%i in tophits-update@anna.
+    paths = resolve_paths(
+        {
+            "STATE_DIRECTORY": "/var/lib/tophits/profiles/anna",
+            "CONFIGURATION_DIRECTORY": "/etc/tophits/profiles/anna",
+            "TOPHITS_PROFILE": "anna",
+        }
+    )
+
+    assert paths.state_dir == Path("/var/lib/tophits/profiles/anna")
+    assert paths.config_file == Path("/etc/tophits/profiles/anna/config.toml")
+    assert paths.shared_env_file == Path("/etc/tophits/.env")
+
+
+@pytest.mark.parametrize("name", ["Anna", "an_na", "a" * 33, "../x", "anna/ben", " anna"])
+def test_a_bad_profile_name_in_the_environment_is_a_config_error_naming_the_rule(name: str):
+    with pytest.raises(ConfigError) as raised:
+        resolve_paths({"TOPHITS_PROFILE": name})
+
+    assert raised.value.message == (
+        f"TOPHITS_PROFILE = {name!r} is not a profile name; use 1 to 32 lower-case letters, digits and hyphens,"
+        " e.g. 'anna'"
+    )
+
+
+def test_a_bad_profile_option_exits_2_and_an_bad_variable_exits_3_each_with_one_line(environment):
+    option = runner.invoke(app, ["--profile", "Anna", "status"])
+    variable = runner.invoke(app, ["status"], env={"TOPHITS_PROFILE": "../etc"})
+
+    assert (option.exit_code, option.output.count("\n")) == (2, 1)
+    assert "--profile 'Anna' is not a profile name" in option.output
+    assert (variable.exit_code, variable.output.count("\n")) == (3, 1)
+    assert "TOPHITS_PROFILE = '../etc' is not a profile name" in variable.output
+
+
+def test_find_profiles_lists_the_directories_with_valid_names(environment):
+    for profile in ("ben", "anna"):
+        (Path(environment["TOPHITS_STATE_DIR"]) / "profiles" / profile).mkdir(parents=True)
+    (Path(environment["TOPHITS_CONFIG_DIR"]) / "profiles" / "carla").mkdir(parents=True)
+    (Path(environment["TOPHITS_CONFIG_DIR"]) / "profiles" / "Not A Profile").mkdir(parents=True)
+
+    assert find_profiles(environment) == ["anna", "ben", "carla"]
+
+
+# -- credentials --------------------------------------------------------------------------------------------------
+def test_a_profile_takes_the_shared_env_and_its_own_env_wins(environment: dict[str, str]):
+    shared = {key: value for key, value in environment.items() if not key.startswith("SPOTIPY_")}
+    config = Path(environment["TOPHITS_CONFIG_DIR"])
+    config.mkdir(parents=True)
+    (config / ".env").write_text(f"SPOTIPY_CLIENT_ID=shared-app\nSPOTIPY_CLIENT_SECRET={CLIENT_SECRET}\n")
+    own = config / "profiles" / "ben"
+    own.mkdir(parents=True)
+    (own / ".env").write_text("SPOTIPY_CLIENT_ID=bens-app\n")
+
+    anna = load_settings(shared | {"TOPHITS_PROFILE": "anna"}).credentials
+    ben = load_settings(shared | {"TOPHITS_PROFILE": "ben"}).credentials
+
+    assert (anna.client_id, anna.client_id_source) == ("shared-app", f"shared .env ({config / '.env'})")
+    assert (ben.client_id, ben.client_id_source) == ("bens-app", f".env ({own / '.env'})")
+    assert ben.client_secret == CLIENT_SECRET  # not in Ben's .env: the shared one fills it in
+    assert ben.secret_source == f"shared .env ({config / '.env'})"
+
+
+# -- end to end on the emulator -----------------------------------------------------------------------------------
+def test_two_profiles_updated_in_turn_keep_separate_playlists_state_and_tokens(
+    household: dict[str, Settings], emulator: Emulator, world: World
+):
+    anna = runner.invoke(app, ["--profile", "anna", "update"])
+    ben = runner.invoke(app, ["update"], env={"TOPHITS_PROFILE": "ben"})
+
+    assert (anna.exit_code, ben.exit_code) == (0, 0), anna.output + ben.output
+    for profile, (user, _, prefix) in ACCOUNTS.items():
+        names = sorted(p.name for p in emulator.user_playlists(user))
+        assert len(names) == 4 and all(name.startswith(prefix) for name in names)
+        assert daily_of(emulator, user) == expected_daily(world)
+        assert run_results(household[profile]) == ["ok"]
+    assert emulator.user_playlists() == []  # the default account was never touched
+    paths = [household[profile].paths for profile in ACCOUNTS]
+    assert len({p.state_db for p in paths}) == len({p.token_file for p in paths}) == len({p.lock_file for p in paths})
+    assert len({p.state_db for p in paths}) == 2
+
+
+def test_two_profiles_updated_at_the_same_time_both_succeed_on_their_own_accounts(
+    household: dict[str, Settings], emulator: Emulator, world: World
+):
+    results: dict[str, UpdateResult] = {}
+
+    def update(profile: str) -> None:
+        services = Services(household[profile], retry_policy=RetryPolicy(no_sleep, max_retry_wait=30), sleep=no_sleep)
+        results[profile] = run_update(services, at(CHART_DAY))
+
+    threads = [threading.Thread(target=update, args=(profile,)) for profile in ACCOUNTS]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert {profile: result.exit_code for profile, result in results.items()} == {"anna": 0, "ben": 0}
+    for user, _, _ in ACCOUNTS.values():
+        assert daily_of(emulator, user) == expected_daily(world)
+    # Each account created its own four playlists: none was adopted across accounts.
+    assert emulator.count("POST /me/playlists") == 8
+
+
+def test_one_profiles_lock_does_not_hold_back_the_other(household: dict[str, Settings], emulator: Emulator):
+    with lock_held_by_another_process(household["anna"].paths.lock_file) as pid:
+        anna = runner.invoke(app, ["--profile", "anna", "update"])
+        ben = runner.invoke(app, ["--profile", "ben", "update"])
+
+    assert anna.exit_code == 5 and f"pid {pid}" in anna.output
+    assert ben.exit_code == 0, ben.output
+    assert len(emulator.user_playlists("ben-user")) == 4
+    assert emulator.user_playlists("anna-user") == []
+
+
+def test_a_revoked_account_fails_its_profile_only(household: dict[str, Settings], emulator: Emulator, world: World):
+    runner.invoke(app, ["--profile", "anna", "update"])
+    runner.invoke(app, ["--profile", "ben", "update"])
+    emulator.revoke_refresh_tokens("anna-user")
+    emulator.set_deezer_chart(WORLDWIDE, world.chart(CHART_DAY.replace(day=CHART_DAY.day + 1)))
+    tomorrow = at(CHART_DAY.replace(day=CHART_DAY.day + 1), 7)
+    before = daily_of(emulator, "anna-user")
+
+    anna = runner.invoke(app, ["--profile", "anna", "update"], now=tomorrow)
+    ben = runner.invoke(app, ["--profile", "ben", "update"], now=tomorrow)
+
+    assert anna.exit_code == 4 and "tophits auth" in anna.output
+    assert ben.exit_code == 0, ben.output
+    assert daily_of(emulator, "anna-user") == before
+    assert daily_of(emulator, "ben-user") != before
+    assert run_results(household["ben"]) == ["ok", "ok"]
+    assert run_results(household["anna"])[0] != "ok"
+
+
+def test_an_account_missing_from_the_apps_users_gets_403_and_the_other_profile_runs(
+    household: dict[str, Settings], emulator: Emulator
+):
+    emulator.app_users.discard("anna-user")
+
+    anna = runner.invoke(app, ["--profile", "anna", "update"])
+    ben = runner.invoke(app, ["--profile", "ben", "update"])
+
+    assert anna.exit_code == 4 and "User Management" in anna.output
+    assert ben.exit_code == 0, ben.output
+
+
+def test_the_default_installation_is_untouched_by_profiles(
+    household: dict[str, Settings], environment: dict[str, str], emulator: Emulator
+):
+    runner.invoke(app, ["--profile", "anna", "update"])
+
+    default = load_settings(environment)
+    assert not default.paths.state_db.exists() and not default.paths.token_file.exists()
+    assert default.paths.state_dir == Path(environment["TOPHITS_STATE_DIR"])
+    assert load_settings(environment).credentials.client_id == CLIENT_ID
