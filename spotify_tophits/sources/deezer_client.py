@@ -97,12 +97,15 @@ class DeezerClient:
         *,
         requests_per_5s: int,
         sleep: Callable[[float], None],
+        pacing_sleep: Callable[[float], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url
         self.session = session
+        # `sleep` waits before a retry (and out a quota answer); pacing waits with `pacing_sleep` (default: the same).
         self.sleep = sleep
-        self.pacer = Pacer(requests_per_5s, WINDOW_SECONDS + PACING_MARGIN_SECONDS, sleep, monotonic)
+        pacing = pacing_sleep or sleep
+        self.pacer = Pacer(requests_per_5s, WINDOW_SECONDS + PACING_MARGIN_SECONDS, pacing, monotonic)
         self.sent = 0
         self.quota_answers = 0
 

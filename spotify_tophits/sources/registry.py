@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import requests
 
     from spotify_tophits.config import Settings
+    from spotify_tophits.retry import RetryBudget
     from spotify_tophits.sources.deezer_client import DeezerClient
     from spotify_tophits.spotify import SpotifyGateway
     from spotify_tophits.store import Store
@@ -54,6 +55,8 @@ class BuildContext:
     clock: Callable[[], datetime.datetime]
     sleep: Callable[[float], None]
     deezer: DeezerClient
+    # Pacing is not a retry: it sleeps outside the run's retry budget (None: the same as `sleep`).
+    pacing_sleep: Callable[[float], None] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,10 +182,13 @@ def build_sources(
     clock: Callable[[], datetime.datetime],
     sleep: Callable[[float], None],
     monotonic: Callable[[], float] = time.monotonic,
+    budget: RetryBudget | None = None,
 ) -> list[ChartSource]:
     """Return the configured sources, in configuration order. `gateway` serves the me-top source (None: skip it).
 
-    Every Deezer request of every source goes through one `DeezerClient`, paced on `monotonic` with `sleep`.
+    With the run's retry `budget`, each source's retries are paid from it (and name the source when it runs out).
+    Every Deezer request of every source goes through one `DeezerClient`, paced on `monotonic`: pacing is not
+    a retry and sleeps outside the budget; Deezer's retries and quota waits are paid from it.
     """
     from spotify_tophits.sources.deezer_client import DeezerClient
 
@@ -190,14 +196,18 @@ def build_sources(
         settings.endpoints["deezer_api"],
         session,
         requests_per_5s=settings.deezer_requests_per_5s,
-        sleep=sleep,
+        sleep=sleep if budget is None else budget.charged("Deezer"),
+        pacing_sleep=sleep,
         monotonic=monotonic,
     )
     context = BuildContext(settings, store, session, gateway, clock, sleep, deezer)
     sources = []
     for spec in settings.sources:
         kind, _, argument = spec.partition(":")
-        source = KINDS[kind].build(spec, argument, context)
+        charged = (
+            context if budget is None else dataclasses.replace(context, sleep=budget.charged(spec), pacing_sleep=sleep)
+        )
+        source = KINDS[kind].build(spec, argument, charged)
         if source is not None:
             sources.append(source)
     return sources
