@@ -44,6 +44,9 @@ class Fault:
     times: int = 1
     skip: int = 0
     delay: float = 0.0
+    # A flaky service: every `pass_every`-th matching request goes through untouched (0: none does).
+    pass_every: int = 0
+    seen: int = 0
 
     def matches(self, method: str, path: str) -> bool:
         return self.method in (method, "*") and re.fullmatch(self.path, path) is not None
@@ -159,9 +162,14 @@ class Emulator:
         body: Any = None,
         times: int = 1,
         skip: int = 0,
+        pass_every: int = 0,
     ) -> Fault:
-        """Answer the next `times` requests matching method and path (a regex) with a status."""
-        fault = Fault(method, path, "status", status, headers or {}, body, times, skip)
+        """Answer the next `times` requests matching method and path (a regex) with a status.
+
+        With `pass_every`, every pass_every-th matching request is answered normally instead: a
+        service that fails most attempts but not all, so each request succeeds after retries.
+        """
+        fault = Fault(method, path, "status", status, headers or {}, body, times, skip, pass_every=pass_every)
         with self.lock:
             self.faults.append(fault)
         return fault
@@ -286,6 +294,10 @@ class Emulator:
                     if fault.skip > 0:
                         fault.skip -= 1
                         continue
+                    if fault.pass_every:
+                        fault.seen += 1
+                        if fault.seen % fault.pass_every == 0:
+                            continue
                     fault.times -= 1
                     return fault
         return None
