@@ -222,6 +222,22 @@ def status(
 
 
 @app.command()
+def show(
+    playlist: Annotated[str, typer.Argument(help="daily, weekly, monthly or yearly.")] = "daily",
+    period: Annotated[str | None, Flag("--period", help="An earlier monthly (2026-11) or yearly (2026) one.")] = None,
+    explain: Annotated[int | None, Flag("--explain", metavar="N", help="Why entry N sits where it does.")] = None,
+    as_json: Annotated[bool, Flag("--json", help="One JSON object (schema: show.schema.json).")] = False,
+    as_csv: Annotated[bool, Flag("--csv", help="A header row and one row per entry (RFC 4180).")] = False,
+) -> None:
+    """Show a playlist as a chart: movement, points, chart days, peak, sources and match (local, fast)."""
+    from spotify_tophits.actions.show import show_playlist
+
+    tools = services()
+    view = guarded(lambda: show_playlist(tools.settings, playlist, period, tools.clock(), explain, as_json, as_csv))
+    render.show_view(view)
+
+
+@app.command()
 def doctor(
     as_json: Annotated[bool, Flag("--json", help="Print the checks as JSON.")] = False,
     offline: Annotated[bool, Flag("--offline", help="Skip the checks that need the network.")] = False,
