@@ -198,6 +198,7 @@ class _Run:
             lambda: self.gateway,
             clock=lambda: self.now,
             sleep=self.services.sleep,
+            monotonic=self.services.monotonic,
             budget=self.budget,
         )
         for source in sources:
