@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 import typer.core
 
-from spotify_tophits import __version__, render
+from spotify_tophits import __version__, arguments, render
 from spotify_tophits.errors import ExitCode, TophitsError
 from spotify_tophits.services import Clock, Services
 
@@ -61,6 +61,7 @@ if callable(build_runtime_param := getattr(typer.core, "build_runtime_param", No
 # Pretty tracebacks with locals would print tokens and secrets held in local variables. Plain help
 # (rich_markup_mode=None): Rich's help panels cost more start-up than the rest of `--help`.
 app = typer.Typer(
+    cls=arguments.root_group(typer.core.TyperGroup),
     name="tophits",
     no_args_is_help=True,
     add_completion=False,
@@ -283,7 +284,8 @@ def backup_verify(archive: Annotated[Path, typer.Argument(help="The archive to c
     """Check every checksum, the manifest, and that the state DB inside opens and passes integrity_check."""
     from spotify_tophits.archive import verify_archive
 
-    render.verified(guarded(lambda: verify_archive(archive)))
+    limit = services().settings.backup.max_state_db_bytes
+    render.verified(guarded(lambda: verify_archive(archive, max_state_bytes=limit)))
 
 
 @backup_app.command("list")
