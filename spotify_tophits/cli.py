@@ -114,7 +114,10 @@ def main_options(
 
 
 def fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"tophits: {message}", err=True)
+    from spotify_tophits.logs import journal_priority
+
+    # Under journald the reason for a failure is an error (`journalctl -p err`), not an info line.
+    typer.echo(f"{journal_priority('error')}tophits: {message}", err=True)
     raise typer.Exit(code)
 
 
@@ -219,6 +222,22 @@ def status(
 
 
 @app.command()
+def show(
+    playlist: Annotated[str, typer.Argument(help="daily, weekly, monthly or yearly.")] = "daily",
+    period: Annotated[str | None, Flag("--period", help="An earlier monthly (2026-11) or yearly (2026) one.")] = None,
+    explain: Annotated[int | None, Flag("--explain", metavar="N", help="Why entry N sits where it does.")] = None,
+    as_json: Annotated[bool, Flag("--json", help="One JSON object (schema: show.schema.json).")] = False,
+    as_csv: Annotated[bool, Flag("--csv", help="A header row and one row per entry (RFC 4180).")] = False,
+) -> None:
+    """Show a playlist as a chart: movement, points, chart days, peak, sources and match (local, fast)."""
+    from spotify_tophits.actions.show import show_playlist
+
+    tools = services()
+    view = guarded(lambda: show_playlist(tools.settings, playlist, period, tools.clock(), explain, as_json, as_csv))
+    render.show_view(view)
+
+
+@app.command()
 def doctor(
     as_json: Annotated[bool, Flag("--json", help="Print the checks as JSON.")] = False,
     offline: Annotated[bool, Flag("--offline", help="Skip the checks that need the network.")] = False,
@@ -311,12 +330,28 @@ def restore(
 def notify(
     failed_unit: Annotated[str | None, Flag("--failed-unit", help="Report that this systemd unit failed.")] = None,
     test: Annotated[bool, Flag("--test", help="Send a test message to every channel.")] = False,
+    manager: Annotated[
+        str | None, Flag("--manager", help="The failed unit's systemd manager: system or user (default: ask both).")
+    ] = None,
 ) -> None:
     """Send notifications to the channels in config.toml: a failed unit, or a test message."""
+    from spotify_tophits.errors import ConfigError
+    from spotify_tophits.ops.fallback import fallback_settings, remember
     from spotify_tophits.ops.notify import notifications, send
 
-    tools = services()
-    messages = guarded(lambda: notifications(tools.settings, failed_unit, test))
+    def settings() -> Settings:
+        try:
+            loaded = load_settings()
+        except ConfigError as broken:
+            # The alert for a unit that failed on a broken config.toml must not fail on it too.
+            if failed_unit is None:
+                raise
+            return fallback_settings(state["environ"], broken)
+        remember(loaded)
+        return loaded
+
+    tools = Services.from_clock(guarded(settings), state["clock"])
+    messages = guarded(lambda: notifications(tools.settings, failed_unit, test, manager))
     deliveries = [send(tools.settings, message, tools.clock()) for message in messages]
     render.deliveries(deliveries)
     # A dead channel never fails a job; only a test with nothing delivered reports failure.
@@ -325,12 +360,26 @@ def notify(
 
 
 @systemd_app.command("install")
-def systemd_install(user: UserUnits = False, system: SystemUnits = False, dry_run: DryRun = False) -> None:
+def systemd_install(
+    user: UserUnits = False,
+    system: SystemUnits = False,
+    dry_run: DryRun = False,
+    force: Annotated[bool, Flag("--force", help="Install even if the system units cannot see this tophits.")] = False,
+) -> None:
     """Write the units with this tophits' absolute path, reload systemd and enable the timers."""
-    from spotify_tophits.ops.units import apply_install, choose_flavour, plan_install
+    from spotify_tophits.config import load_settings as load
+    from spotify_tophits.ops import host
+    from spotify_tophits.ops.units import SYSTEM, apply_install, choose_flavour, plan_install
 
-    settings = services().settings
-    plan = guarded(lambda: plan_install(choose_flavour(user, system), settings.timezone))
+    flavour = guarded(lambda: choose_flavour(user, system))
+    environ = state["environ"]
+    if flavour == SYSTEM:
+        # System units read /etc/tophits (CONFIGURATION_DIRECTORY), never the config of whoever installs them.
+        environ = host.system_environment(environ, host.SYSTEM_CONFIG_DIRECTORY)
+    settings = guarded(lambda: load(environ))
+    plan = guarded(
+        lambda: plan_install(flavour, settings.timezone, force=force, config_directory=host.SYSTEM_CONFIG_DIRECTORY)
+    )
     render.install_plan(plan) if dry_run else render.done(guarded(lambda: apply_install(plan)))
 
 

@@ -10,6 +10,13 @@ import sys
 SYSLOG_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
 
+def journal_priority(level: str) -> str:
+    """Return the `<N>` prefix for a line of this level ("error", "warning") under journald, else ""."""
+    if not os.environ.get("JOURNAL_STREAM"):
+        return ""
+    return f"<{SYSLOG_PRIORITY[logging.getLevelNamesMapping()[level.upper()]]}>"
+
+
 class JournalFormatter(logging.Formatter):
     """Format records as `<priority>message` for journald, which adds its own timestamps."""
 

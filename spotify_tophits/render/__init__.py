@@ -13,6 +13,7 @@ from spotify_tophits.render.operations import (
     done,
     install_plan,
 )
+from spotify_tophits.render.show import show_table, show_view
 from spotify_tophits.render.status import doctor_json, doctor_report, status_json, status_report
 from spotify_tophits.render.update import demo_progress, demo_result, update_result
 
@@ -32,6 +33,8 @@ __all__ = [
     "pruned",
     "restore_plan",
     "restore_result",
+    "show_table",
+    "show_view",
     "status_json",
     "status_report",
     "update_result",

@@ -22,6 +22,9 @@ def console() -> Console | None:
     return terminal if terminal.is_terminal else None
 
 
-def echo(line: str = "") -> None:
-    """Write one line to standard output."""
-    print(line, file=sys.stdout, flush=True)
+def echo(line: str = "", level: str = "") -> None:
+    """Write one line to standard output; a `level` ("error", "warning") reaches journald as that priority."""
+    from spotify_tophits.logs import journal_priority
+
+    prefix = journal_priority(level) if level else ""
+    print(prefix + line, file=sys.stdout, flush=True)

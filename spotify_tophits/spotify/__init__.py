@@ -15,12 +15,14 @@ if TYPE_CHECKING:
     from spotify_tophits.spotify.auth import SCOPES, TokenFile, refresh_token_expiry
     from spotify_tophits.spotify.gateway import RetryPolicy, SpotifyGateway, SpotipyGateway
     from spotify_tophits.spotify.models import WRITE_CHUNK, PlaylistInfo, Track, User
+    from spotify_tophits.spotify.readonly import ReadOnlyGateway, WriteRefused
     from spotify_tophits.spotify.stats import RequestStats, latency_percentiles
 
 MODULES = {
     "auth": ("SCOPES", "TokenFile", "refresh_token_expiry"),
     "gateway": ("RetryPolicy", "SpotifyGateway", "SpotipyGateway"),
     "models": ("WRITE_CHUNK", "PlaylistInfo", "Track", "User"),
+    "readonly": ("ReadOnlyGateway", "WriteRefused"),
     "stats": ("RequestStats", "latency_percentiles"),
 }
 HOME = {name: module for module, names in MODULES.items() for name in names}
@@ -29,6 +31,7 @@ __all__ = [
     "SCOPES",
     "WRITE_CHUNK",
     "PlaylistInfo",
+    "ReadOnlyGateway",
     "RequestStats",
     "RetryPolicy",
     "SpotifyGateway",
@@ -36,6 +39,7 @@ __all__ = [
     "TokenFile",
     "Track",
     "User",
+    "WriteRefused",
     "latency_percentiles",
     "refresh_token_expiry",
 ]
