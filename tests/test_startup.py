@@ -81,9 +81,10 @@ def test_fast_commands_on_a_terminal_import_no_heavy_module(three_days: Simulati
         "status": NETWORK_AND_MATCHING,
         "status --json": HEAVY,
         "status --check": HEAVY,
+        "doctor --offline": NETWORK_AND_MATCHING,
         "show": NETWORK_AND_MATCHING,
         "show --json": HEAVY,
-        "doctor --offline": NETWORK_AND_MATCHING,
+        "show --csv": HEAVY,
     }
 
     runs = {command: heavy_imports(command.split(), tmp_path / "report") for command in forbidden}
