@@ -11,18 +11,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from spotify_tophits.archive.format import (
         KINDS,
-        STATE_MEMBER,
         Manifest,
         Member,
         Verified,
         build_manifest,
-        check_state_db,
         manifest_bytes,
+        partial_files,
         read_archive,
         sha256,
-        verify_archive,
         write_archive,
     )
+    from spotify_tophits.archive.members import STATE_MEMBER
     from spotify_tophits.archive.retention import (
         SAFETY_COPY_DAYS,
         ArchiveFile,
@@ -31,23 +30,24 @@ if TYPE_CHECKING:
         list_archives,
         plan_prune,
     )
+    from spotify_tophits.archive.verify import check_state_db, check_state_file, verify_archive
 
 MODULES = {
     "format": (
         "KINDS",
-        "STATE_MEMBER",
         "Manifest",
         "Member",
         "Verified",
         "build_manifest",
-        "check_state_db",
         "manifest_bytes",
+        "partial_files",
         "read_archive",
         "sha256",
-        "verify_archive",
         "write_archive",
     ),
+    "members": ("STATE_MEMBER",),
     "retention": ("SAFETY_COPY_DAYS", "ArchiveFile", "Retention", "archive_name", "list_archives", "plan_prune"),
+    "verify": ("check_state_db", "check_state_file", "verify_archive"),
 }
 HOME = {name: module for module, names in MODULES.items() for name in names}
 
@@ -63,8 +63,10 @@ __all__ = [
     "archive_name",
     "build_manifest",
     "check_state_db",
+    "check_state_file",
     "list_archives",
     "manifest_bytes",
+    "partial_files",
     "plan_prune",
     "read_archive",
     "sha256",
