@@ -21,6 +21,7 @@ from spotify_tophits.matching import (
     split_title,
 )
 from spotify_tophits.spotify import Track
+from spotify_tophits.titles import recording_key
 from spotify_tophits.store import open_store
 
 NOW = datetime.datetime(2026, 11, 28, 6, tzinfo=datetime.UTC)
@@ -58,10 +59,13 @@ def test_split_title_remembers_versions_and_featured_artists():
     assert split_title("Paper Skies (Sped Up)").versions == frozenset({"sped up"})
 
 
-def test_song_key_counts_clean_explicit_and_remaster_once_but_not_remixes():
+def test_song_key_counts_every_version_of_a_song_once_and_the_recording_key_tells_them_apart():
     assert song_key("Paper Skies", ["Ava Stone"]) == song_key("Paper Skies (Clean)", ["Ava Stone feat. Leo Vega"])
     assert song_key("Paper Skies - 2011 Remaster", ["Ava Stone"]) == song_key("Paper Skies", ["Ava Stone"])
-    assert song_key("Paper Skies (Club Remix)", ["Ava Stone"]) != song_key("Paper Skies", ["Ava Stone"])
+    assert song_key("Paper Skies (Club Remix)", ["Ava Stone"]) == song_key("Paper Skies", ["Ava Stone"])
+    assert song_key("Paper Skies (En Vivo)", ["Ava Stone & Leo Vega"]) == "ava stone|paper skies"
+    assert recording_key("Paper Skies (Club Remix)", ["Ava Stone"]) == "ava stone|paper skies|remix"
+    assert recording_key("Paper Skies - Remastered", ["Ava Stone"]) == "ava stone|paper skies"
 
 
 def test_resolution_key_prefers_spotify_id_then_isrc_then_text():
