@@ -22,6 +22,7 @@ from spotify_tophits.config.paths import Paths, resolve_paths
 from spotify_tophits.config.reader import TableReader
 from spotify_tophits.config.secrets import Credentials, load_credentials
 from spotify_tophits.errors import ConfigError
+from spotify_tophits.matching import ExplicitPolicy
 from spotify_tophits.sources import registry
 
 PLAYLIST_KEYS = ("daily", "weekly", "monthly", "yearly")
@@ -66,6 +67,7 @@ TOP_LEVEL_KEYS = {
     "search_budget",
     "chart_rows",
     "export",
+    "matching",
 }
 # A chart longer than its cap is cut to its best ranks: one search per row must not burn the quota.
 DEFAULT_CHART_ROWS = 200
@@ -126,6 +128,7 @@ class Settings:
     chart_rows: Mapping[str, int] = dataclasses.field(default_factory=dict)
     # `[export] dir`: where each successful update writes the changed playlists as JSON and CSV.
     export_dir: Path | None = None
+    explicit: ExplicitPolicy = ExplicitPolicy.AS_CHARTED
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -340,4 +343,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         search_budget=search_budget,
         chart_rows=_parse_chart_rows(reader.table_at("chart_rows"), sources),
         export_dir=_parse_export(reader.table_at("export")),
+        explicit=_parse_matching(reader.table_at("matching")),
     )
+
+
+def _parse_matching(reader: TableReader) -> ExplicitPolicy:
+    reader.check_keys({"explicit"})
+    value = reader.get("explicit", str, ExplicitPolicy.AS_CHARTED.value)
+    try:
+        return ExplicitPolicy(value)
+    except ValueError:
+        choices = ", ".join(f'"{policy.value}"' for policy in ExplicitPolicy)
+        raise reader.fail("explicit", value, f"is not a policy; use one of {choices}") from None

@@ -148,14 +148,17 @@ class ChartQueries(StoreBase):
         if limit <= 0:
             return []
         cursor = self.connection.execute(
-            "SELECT r.rank, r.title, r.artists, r.isrc, r.spotify_id, r.source_track_id, r.duration_ms"
+            "SELECT r.rank, r.title, r.artists, r.isrc, r.spotify_id, r.source_track_id, r.duration_ms, r.explicit"
             " FROM chart_rows r JOIN observations o ON o.id = r.observation_id"
             " LEFT JOIN resolutions res ON res.key = r.resolution_key"
             " WHERE res.key IS NULL AND o.chart_date >= ?"
             " GROUP BY r.resolution_key ORDER BY MIN(o.chart_date), MIN(o.id), MIN(r.rank) LIMIT ?",
             (since.isoformat(), limit),
         )
-        return [dict(row) | {"artists": tuple(json.loads(row["artists"]))} for row in cursor]
+        return [
+            dict(row) | {"artists": tuple(json.loads(row["artists"])), "explicit": _rating(row["explicit"])}
+            for row in cursor
+        ]
 
     # -- source health ---------------------------------------------------------------------------
     def record_source(self, source: str, now: datetime.datetime, error: str | None) -> None:
