@@ -22,6 +22,7 @@ import typer
 import typer.core
 
 from spotify_tophits import __version__, arguments, render
+from spotify_tophits.coercion import defer_coercion
 from spotify_tophits.errors import ExitCode, TophitsError
 from spotify_tophits.services import Clock, Services
 
@@ -31,33 +32,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class _DeferredCoercion:
-    """Typer's coercion of one parameter, built only for a value that needs converting.
-
-    Typer (0.2x) converts every non-bool parameter through a pydantic TypeAdapter, built on first
-    use, so any command with an int or str option, given or not, imports pydantic (about as long
-    as importing Typer itself). The values Click already hands over in their final type (an absent
-    option's None, -v's count, a plain str) need no conversion; anything else gets Typer's own.
-    """
-
-    def __init__(self, descriptor: Any, build: Callable[[Any], Any]) -> None:
-        self.descriptor, self.build = descriptor, build
-        self.built: Any = None
-
-    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
-        info = self.descriptor.parameter_info
-        if value is None:
-            return () if param.multiple or param.nargs == -1 else None
-        plain = info.parser is None and info.min is None and info.max is None
-        if plain and type(value) is self.descriptor.annotation and type(value) in (int, str):
-            return value
-        if self.built is None:
-            self.built = self.build(self.descriptor)
-        return self.built.coerce(value, param, ctx)
-
-
-if callable(build_runtime_param := getattr(typer.core, "build_runtime_param", None)):
-    setattr(typer.core, "build_runtime_param", functools.partial(_DeferredCoercion, build=build_runtime_param))  # noqa: B010
+# Typer would import pydantic for every command; only a value that needs converting loads it now.
+defer_coercion(typer.core)
 # Pretty tracebacks with locals would print tokens and secrets held in local variables. Plain help
 # (rich_markup_mode=None): Rich's help panels cost more start-up than the rest of `--help`.
 app = typer.Typer(
