@@ -72,6 +72,7 @@ TOP_LEVEL_KEYS = {
     "weights",
     "search_budget",
     "chart_rows",
+    "export",
     "matching",
 }
 # A chart longer than its cap is cut to its best ranks: one search per row must not burn the quota.
@@ -131,6 +132,8 @@ class Settings:
     config_file_found: bool
     search_budget: int = DEFAULT_SEARCH_BUDGET
     chart_rows: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    # `[export] dir`: where each successful update writes the changed playlists as JSON and CSV.
+    export_dir: Path | None = None
     explicit: ExplicitPolicy = ExplicitPolicy.AS_CHARTED
 
     @property
@@ -265,6 +268,14 @@ def _parse_backup(reader: TableReader, paths: Paths) -> BackupSettings:
     )
 
 
+def _parse_export(reader: TableReader) -> Path | None:
+    reader.check_keys({"dir"})
+    directory = reader.get("dir", str, "")
+    if directory and not Path(directory).expanduser().is_absolute():
+        raise reader.fail("dir", directory, "must be an absolute path, e.g. /srv/charts")
+    return Path(directory).expanduser() if directory else None
+
+
 def _parse_deezer(reader: TableReader) -> tuple[dict[str, int], int]:
     reader.check_keys({"playlists", "requests_per_5s"})
     rate = reader.get("requests_per_5s", int, 50)
@@ -354,6 +365,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         config_file_found=found,
         search_budget=search_budget,
         chart_rows=_parse_chart_rows(reader.table_at("chart_rows"), sources),
+        export_dir=_parse_export(reader.table_at("export")),
         explicit=_parse_matching(reader.table_at("matching")),
     )
 
