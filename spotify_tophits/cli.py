@@ -91,10 +91,10 @@ def main_options(
 
 
 def fail(message: str, code: int) -> NoReturn:
-    from spotify_tophits.logs import journal_priority
+    from spotify_tophits.logs import escape_controls, journal_priority
 
     # Under journald the reason for a failure is an error (`journalctl -p err`), not an info line.
-    typer.echo(f"{journal_priority('error')}tophits: {message}", err=True)
+    typer.echo(f"{journal_priority('error')}tophits: {escape_controls(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -187,8 +187,10 @@ def status(
     from spotify_tophits.actions.status import add_live, collect_status, status_check
 
     if check:
+        from spotify_tophits.logs import escape_controls
+
         code, line = status_check(load_settings, state["clock"].now)
-        typer.echo(line)
+        typer.echo(escape_controls(line))
         raise typer.Exit(code)
     tools = services()
     now = tools.clock()
