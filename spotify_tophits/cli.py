@@ -169,10 +169,23 @@ def status(
     as_json: Annotated[bool, Flag("--json", help="One JSON object (schema: status.schema.json).")] = False,
     check: Annotated[bool, Flag("--check", help="One line; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.")] = False,
     live: Annotated[bool, Flag("--live", help="Also ask Spotify for track counts and hand edits.")] = False,
+    all_profiles: Annotated[bool, Flag("--all-profiles", help="Every profile; --check gives the worst.")] = False,
 ) -> None:
     """Show the playlists, recent runs, performance and alerts (local and fast unless --live)."""
     from spotify_tophits.actions.status import add_live, collect_status, status_check
 
+    if all_profiles:
+        from spotify_tophits.actions.profiles import all_profiles as every
+        from spotify_tophits.actions.profiles import all_profiles_check
+
+        now = state["clock"].now()
+        statuses = every(state["environ"], now)
+        if check:
+            code, line = all_profiles_check(statuses)
+            typer.echo(line)
+            raise typer.Exit(code)
+        render.all_status(statuses, now, as_json)
+        return
     if check:
         code, line = status_check(load_settings, state["clock"].now)
         typer.echo(line)
@@ -183,6 +196,14 @@ def status(
     if live:
         report = guarded(lambda: add_live(report, tools, now))
     render.status_json(report) if as_json else render.status_report(report, now)
+
+
+@app.command()
+def profiles(as_json: Annotated[bool, Flag("--json", help="Print the list as JSON.")] = False) -> None:
+    """List the profiles (accounts) on this host: account, playlists, last run, health."""
+    from spotify_tophits.actions.profiles import all_profiles
+
+    render.profiles_list(all_profiles(state["environ"], state["clock"].now()), state["clock"].now(), as_json)
 
 
 @app.command()
