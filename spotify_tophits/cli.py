@@ -2,7 +2,8 @@
 
 The only Typer module. Every TophitsError becomes one line on stderr and its documented exit
 code; anything else is a bug (exit 1), with the traceback only under `-v`. Actions and Rich are
-imported inside the commands that use them, so `--help` and `status` start fast.
+imported inside the commands that use them, so `--help`, `status` and `show` start fast (a test
+in test_startup.py names the heavy modules each fast command must not import).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
+import typer.core
 
 from spotify_tophits import __version__, render
 from spotify_tophits.errors import ExitCode, TophitsError
@@ -27,13 +29,44 @@ if TYPE_CHECKING:
     from spotify_tophits.config import Settings
 
 T = TypeVar("T")
-# Pretty tracebacks with locals would print tokens and secrets held in local variables.
+
+
+class _DeferredCoercion:
+    """Typer's coercion of one parameter, built only for a value that needs converting.
+
+    Typer (0.2x) converts every non-bool parameter through a pydantic TypeAdapter, built on first
+    use, so any command with an int or str option, given or not, imports pydantic (about as long
+    as importing Typer itself). The values Click already hands over in their final type (an absent
+    option's None, -v's count, a plain str) need no conversion; anything else gets Typer's own.
+    """
+
+    def __init__(self, descriptor: Any, build: Callable[[Any], Any]) -> None:
+        self.descriptor, self.build = descriptor, build
+        self.built: Any = None
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        info = self.descriptor.parameter_info
+        if value is None:
+            return () if param.multiple or param.nargs == -1 else None
+        plain = info.parser is None and info.min is None and info.max is None
+        if plain and type(value) is self.descriptor.annotation and type(value) in (int, str):
+            return value
+        if self.built is None:
+            self.built = self.build(self.descriptor)
+        return self.built.coerce(value, param, ctx)
+
+
+if callable(build_runtime_param := getattr(typer.core, "build_runtime_param", None)):
+    setattr(typer.core, "build_runtime_param", functools.partial(_DeferredCoercion, build=build_runtime_param))  # noqa: B010
+# Pretty tracebacks with locals would print tokens and secrets held in local variables. Plain help
+# (rich_markup_mode=None): Rich's help panels cost more start-up than the rest of `--help`.
 app = typer.Typer(
     name="tophits",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 backup_app = typer.Typer(help="Write a verified archive of state, config and playlists; verify, list, prune.")
@@ -81,7 +114,10 @@ def main_options(
 
 
 def fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"tophits: {message}", err=True)
+    from spotify_tophits.logs import journal_priority
+
+    # Under journald the reason for a failure is an error (`journalctl -p err`), not an info line.
+    typer.echo(f"{journal_priority('error')}tophits: {message}", err=True)
     raise typer.Exit(code)
 
 
@@ -299,12 +335,28 @@ def restore(
 def notify(
     failed_unit: Annotated[str | None, Flag("--failed-unit", help="Report that this systemd unit failed.")] = None,
     test: Annotated[bool, Flag("--test", help="Send a test message to every channel.")] = False,
+    manager: Annotated[
+        str | None, Flag("--manager", help="The failed unit's systemd manager: system or user (default: ask both).")
+    ] = None,
 ) -> None:
     """Send notifications to the channels in config.toml: a failed unit, or a test message."""
+    from spotify_tophits.errors import ConfigError
+    from spotify_tophits.ops.fallback import fallback_settings, remember
     from spotify_tophits.ops.notify import notifications, send
 
-    tools = services()
-    messages = guarded(lambda: notifications(tools.settings, failed_unit, test))
+    def settings() -> Settings:
+        try:
+            loaded = load_settings()
+        except ConfigError as broken:
+            # The alert for a unit that failed on a broken config.toml must not fail on it too.
+            if failed_unit is None:
+                raise
+            return fallback_settings(state["environ"], broken)
+        remember(loaded)
+        return loaded
+
+    tools = Services.from_clock(guarded(settings), state["clock"])
+    messages = guarded(lambda: notifications(tools.settings, failed_unit, test, manager))
     deliveries = [send(tools.settings, message, tools.clock()) for message in messages]
     render.deliveries(deliveries)
     # A dead channel never fails a job; only a test with nothing delivered reports failure.
@@ -313,12 +365,26 @@ def notify(
 
 
 @systemd_app.command("install")
-def systemd_install(user: UserUnits = False, system: SystemUnits = False, dry_run: DryRun = False) -> None:
+def systemd_install(
+    user: UserUnits = False,
+    system: SystemUnits = False,
+    dry_run: DryRun = False,
+    force: Annotated[bool, Flag("--force", help="Install even if the system units cannot see this tophits.")] = False,
+) -> None:
     """Write the units with this tophits' absolute path, reload systemd and enable the timers."""
-    from spotify_tophits.ops.units import apply_install, choose_flavour, plan_install
+    from spotify_tophits.config import load_settings as load
+    from spotify_tophits.ops import host
+    from spotify_tophits.ops.units import SYSTEM, apply_install, choose_flavour, plan_install
 
-    settings = services().settings
-    plan = guarded(lambda: plan_install(choose_flavour(user, system), settings.timezone))
+    flavour = guarded(lambda: choose_flavour(user, system))
+    environ = state["environ"]
+    if flavour == SYSTEM:
+        # System units read /etc/tophits (CONFIGURATION_DIRECTORY), never the config of whoever installs them.
+        environ = host.system_environment(environ, host.SYSTEM_CONFIG_DIRECTORY)
+    settings = guarded(lambda: load(environ))
+    plan = guarded(
+        lambda: plan_install(flavour, settings.timezone, force=force, config_directory=host.SYSTEM_CONFIG_DIRECTORY)
+    )
     render.install_plan(plan) if dry_run else render.done(guarded(lambda: apply_install(plan)))
 
 

@@ -10,12 +10,34 @@ import sys
 SYSLOG_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
 
+def journal_priority(level: str) -> str:
+    """Return the `<N>` prefix for a line of this level ("error", "warning") under journald, else ""."""
+    if not os.environ.get("JOURNAL_STREAM"):
+        return ""
+    return f"<{SYSLOG_PRIORITY[logging.getLevelNamesMapping()[level.upper()]]}>"
+
+
 class JournalFormatter(logging.Formatter):
     """Format records as `<priority>message` for journald, which adds its own timestamps."""
 
     def format(self, record: logging.LogRecord) -> str:
         priority = SYSLOG_PRIORITY.get(record.levelno, 6)
         return f"<{priority}>{super().format(record)}"
+
+
+class RichOnFirstRecord(logging.Handler):
+    """Rich's handler, made when the first record arrives: a run that logs nothing never imports Rich."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rich: logging.Handler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.rich is None:
+            from rich.logging import RichHandler
+
+            self.rich = RichHandler(show_path=False, show_time=False)
+        self.rich.handle(record)
 
 
 def configure_logging(verbose: int, quiet: bool) -> None:
@@ -26,9 +48,7 @@ def configure_logging(verbose: int, quiet: bool) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JournalFormatter("%(message)s"))
     elif sys.stderr.isatty() and not os.environ.get("NO_COLOR"):
-        from rich.logging import RichHandler
-
-        handler = RichHandler(show_path=False, show_time=False)
+        handler = RichOnFirstRecord()
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("tophits: %(levelname)s: %(message)s"))

@@ -223,6 +223,17 @@ def miss_backoff(attempts: int) -> datetime.timedelta:
     return datetime.timedelta(days=min(MAX_MISS_BACKOFF_DAYS, 2 ** max(0, attempts - 1)))
 
 
+def miss_due(now: datetime.datetime, attempts: int) -> datetime.datetime:
+    """Return when a miss is searched again: the start of the local day `miss_backoff` days after now's.
+
+    Counted in local dates (`now` carries the user's zone), so a miss from day D with a back-off
+    of 1 is due on D+1 whatever the hour of either run; compared to the second, a run that starts
+    a few seconds earlier than yesterday's would wait a second day.
+    """
+    day = now.date() + miss_backoff(attempts)
+    return datetime.datetime.combine(day, datetime.time(0), tzinfo=now.tzinfo)
+
+
 def resolve(row: ChartRow, search: Search | None, store: Store, now: datetime.datetime) -> Outcome:
     """Resolve a chart row to a Spotify track id, cheapest first, caching hits and misses in the store.
 
@@ -276,7 +287,7 @@ def resolve(row: ChartRow, search: Search | None, store: Store, now: datetime.da
             isrc=row.isrc,
             attempts=attempts,
             now=now,
-            retry_after=now + miss_backoff(attempts),
+            retry_after=miss_due(now, attempts),
         )
         return Outcome(key, None, "miss", 0.0, searches, False)
     confidence = min(1.0, found.confidence + (0.1 if method == "isrc" else 0.0))

@@ -11,7 +11,7 @@ import enum
 from collections.abc import Callable, Sequence
 
 from spotify_tophits.config import PlaylistSettings, Settings, render_playlist_name
-from spotify_tophits.errors import ConfigError
+from spotify_tophits.errors import ConfigError, RateLimitedError, TemporaryError
 from spotify_tophits.ranking import Window
 from spotify_tophits.reconcile import reconcile
 from spotify_tophits.spotify import PlaylistInfo, SpotifyGateway
@@ -28,6 +28,7 @@ class Outcome(enum.StrEnum):
     FINALISED = "finalised"
     REFUSED = "refused"
     EMPTY = "empty"
+    KEPT = "kept"
     WOULD_BE_CREATED = "would be created"
     WOULD_BE_RECREATED = "would be recreated"
     WOULD_BE_WRITTEN = "would be written"
@@ -53,6 +54,10 @@ class PlaylistOutcome:
     @property
     def url(self) -> str | None:
         return f"https://open.spotify.com/playlist/{self.spotify_id}" if self.spotify_id else None
+
+
+# Every description tophits writes carries this: how a playlist whose create answer was lost is recognised.
+TOPHITS_MARK = "Ranked by tophits"
 
 
 def describe_playlist(playlist: PlaylistSettings, window: Window, sources: Sequence[str]) -> str:
@@ -103,6 +108,83 @@ class PlaylistSync:
                 self._user_id = self.gateway().current_user().id
                 self.store.set_meta("user_id", self._user_id)
         return self._user_id
+
+    def no_history(self, playlist: PlaylistSettings, today: datetime.date) -> PlaylistOutcome:
+        """Return the outcome of a playlist with no chart history at all yet (nothing to rank, nothing done)."""
+        name = render_playlist_name(playlist.name, self.settings.prefix, today)
+        return PlaylistOutcome(
+            playlist.key,
+            playlist.key,
+            name,
+            None,
+            "-",
+            0,
+            playlist.size,
+            0,
+            0,
+            Outcome.EMPTY,
+            0,
+            "no chart history yet",
+        )
+
+    def keep(self, playlist: PlaylistSettings, window: Window) -> PlaylistOutcome:
+        """Leave a playlist whose window holds no chart day (tophits was not running) exactly as it is.
+
+        An empty window is no evidence that the playlist should shrink, so this is a warning, never
+        a refusal. A final window is still finalised, with the tracks the playlist holds.
+        """
+        record = self.store.get_playlist(playlist.key, window.period)
+        if window.final and record is not None and record.contents is not None:
+            return self.sync(playlist, window, list(record.contents))
+        name = record.name if record else render_playlist_name(playlist.name, self.settings.prefix, window.period_start)
+        tracks = len(record.contents or ()) if record else 0
+        return PlaylistOutcome(
+            playlist.key,
+            window.period,
+            name,
+            record.spotify_id if record else None,
+            window.describe(),
+            tracks,
+            playlist.size,
+            0,
+            0,
+            Outcome.KEPT,
+            0,
+            f"no chart days for {window.describe()}: tophits was not running; the playlist is left as it is",
+        )
+
+    def lost_create(self, name: str) -> PlaylistInfo | None:
+        """Return an own playlist named `name` with tophits' description and no record (a lost create answer)."""
+        known = {record.spotify_id for record in self.store.managed_playlists()}
+        for info in self.listing().values():
+            if (
+                info.name == name
+                and info.id not in known
+                and TOPHITS_MARK in (info.description or "")
+                and info.owner_id == self.user_id()
+            ):
+                return info
+        return None
+
+    def create(self, playlist: PlaylistSettings, name: str, description: str) -> PlaylistInfo:
+        """Create a playlist idempotently: adopt the one a lost create answer left behind, else POST once.
+
+        A failed POST /me/playlists may have been applied (the connection dropped after Spotify
+        made it), so the listing is read once more and a match adopted before giving up.
+        """
+        found = self.lost_create(name)
+        if found is not None:
+            return found
+        try:
+            return self.gateway().create_playlist(name, description, playlist.public)
+        except TemporaryError as error:
+            if isinstance(error, RateLimitedError):
+                raise
+            self._listing = None
+            found = self.lost_create(name)
+            if found is None:
+                raise
+            return found
 
     def adopt(self, playlist: PlaylistSettings, window: Window, name: str, description: str) -> ManagedPlaylist:
         """Take over the playlist named by `spotify_id` in the config, after checking it is ours."""
@@ -174,14 +256,15 @@ class PlaylistSync:
             status = Outcome.RECREATED if recreating else Outcome.CREATED
             if self.dry_run:
                 return outcome(Outcome.WOULD_BE_RECREATED if recreating else Outcome.WOULD_BE_CREATED, None, None, 0)
-            info = self.gateway().create_playlist(name, description, playlist.public)
+            info = self.create(playlist, name, description)
             self.listing()[info.id] = info
             record = ManagedPlaylist(
                 key=playlist.key,
                 period=window.period,
                 spotify_id=info.id,
-                # A playlist we just created is empty at this snapshot: no need to read it.
-                snapshot_id=info.snapshot_id,
+                # A playlist we just created is empty at this snapshot: no need to read it. An
+                # adopted one (its create answer was lost) may not be: it is read.
+                snapshot_id=info.snapshot_id if info.total == 0 else None,
                 name=name,
                 description=description,
                 contents=(),
@@ -221,6 +304,6 @@ class PlaylistSync:
             )
         )
         self.listing()[info.id] = dataclasses.replace(
-            info, name=name, description=description, snapshot_id=done.snapshot_id
+            info, name=name, description=description, snapshot_id=done.snapshot_id or ""
         )
         return outcome(status, info.id, done.before, done.writes + int(renamed))

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import requests
 
     from spotify_tophits.config import Settings
+    from spotify_tophits.retry import RetryBudget
     from spotify_tophits.spotify import RetryPolicy, SpotifyGateway
     from spotify_tophits.store import Store
 
@@ -66,18 +67,31 @@ class Services:
             return self.retry_policy
         return RetryPolicy(max_retry_wait=self.settings.max_retry_wait, sleep=self.sleep)
 
+    def retry_budget(self) -> RetryBudget:
+        """Return a fresh retry budget for one run: the back-off all its requests share (DESIGN §5)."""
+        from spotify_tophits.retry import RetryBudget
+
+        policy = self.policy()
+        return RetryBudget(policy.sleep, policy.budget_seconds)
+
     def open_state(self) -> Store:
         """Open the state DB read-write, migrated (after a pre-migration copy when it is older)."""
         return open_state(self.settings, self.clock())
 
-    def gateway(self, store: Store, clock: Callable[[], datetime.datetime]) -> SpotifyGateway:
-        """Return a Spotify gateway that records any long rate-limit wait as `not_before` in the store."""
+    def gateway(
+        self, store: Store, clock: Callable[[], datetime.datetime], budget: RetryBudget | None = None
+    ) -> SpotifyGateway:
+        """Return a Spotify gateway that records any long rate-limit wait as `not_before` in the store.
+
+        `budget` is the run's retry budget (a fresh one when None)."""
         from spotify_tophits.spotify import SpotipyGateway
 
         def remember(not_before: datetime.datetime) -> None:
             store.set_meta("not_before", not_before.isoformat())
 
-        return SpotipyGateway(self.settings, self.policy(), on_rate_limited=remember, clock=clock)
+        return SpotipyGateway(
+            self.settings, self.policy(), on_rate_limited=remember, clock=clock, budget=budget or self.retry_budget()
+        )
 
     def http_session(self) -> requests.Session:
         """Return a plain HTTP session for chart sources."""

@@ -139,3 +139,14 @@ def test_expired_token_answers_401_in_the_error_shape(api, spec):
     response = call(api, "GET", "/me")
     assert response.status_code == 401
     check(spec, "Unauthorized", response.json())
+
+
+def test_drop_after_applying_applies_the_request_then_closes_without_answering(api):
+    emulator = api[0]
+    emulator.inject_drop("POST", r"/v1/me/playlists", after_applying=True)
+
+    with pytest.raises(requests.ConnectionError):
+        call(api, "POST", "/me/playlists", json={"name": "Lost answer", "description": "d", "public": False})
+
+    assert [playlist.name for playlist in emulator.user_playlists()] == ["Lost answer"]
+    assert emulator.count("POST /me/playlists") == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import unicodedata
+import zoneinfo
 
 import pytest
 from hypothesis import given
@@ -123,6 +124,25 @@ def test_miss_backoff_doubles_from_one_day_to_thirty():
     assert [miss_backoff(n).days for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
 
 
+def test_a_miss_is_due_the_next_local_day_whatever_the_hour_of_either_run(tmp_path):
+    """A miss from day D with back-off 1 is searched again on D+1, even by a run seconds earlier than D's."""
+    store = open_store(tmp_path / "state.db")
+    queries: list[str] = []
+
+    def search(query: str) -> list[Track]:
+        queries.append(query)
+        return []
+
+    zone = zoneinfo.ZoneInfo("Europe/Berlin")
+    first = datetime.datetime(2026, 11, 10, 6, 0, 7, tzinfo=zone)
+    resolve(ChartRow(2, "Missing Song", ("Nobody",)), search, store, first)
+    resolve(ChartRow(2, "Missing Song", ("Nobody",)), search, store, first + datetime.timedelta(hours=17))
+    assert len(queries) == 1  # 23:00 the same day: not yet
+    resolve(ChartRow(2, "Missing Song", ("Nobody",)), search, store, first + datetime.timedelta(days=1, seconds=-5))
+    assert len(queries) == 2  # 06:00:02 the next day: due, although 24 h have not passed
+    store.close()
+
+
 def test_resolve_uses_the_source_spotify_id_without_a_search(tmp_path):
     store = open_store(tmp_path / "state.db")
     searches: list[str] = []
@@ -143,7 +163,9 @@ def test_resolve_caches_hits_and_misses(tmp_path):
     hit = resolve(ChartRow(1, "Golden Hearts", ("Ava Stone",), isrc="QZ1"), search, store, NOW)
     again = resolve(ChartRow(5, "Golden Hearts", ("Ava Stone",), isrc="qz1"), search, store, NOW)
     miss = resolve(ChartRow(2, "Missing Song", ("Nobody",)), search, store, NOW)
-    miss_again = resolve(ChartRow(2, "Missing Song", ("Nobody",)), search, store, NOW + datetime.timedelta(hours=23))
+    # Later the same day: the miss waits for the next local day.
+    later = NOW.replace(hour=23, minute=59)
+    miss_again = resolve(ChartRow(2, "Missing Song", ("Nobody",)), search, store, later)
 
     assert (hit.spotify_id, hit.method, hit.searches) == ("hit", "isrc", 1)
     assert (again.spotify_id, again.cached, again.searches) == ("hit", True, 0)

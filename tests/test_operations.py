@@ -126,7 +126,8 @@ def test_every_non_obvious_directive_is_commented():
 def test_systemd_install_dry_run_for_both_flavours(environment, monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     user = runner.invoke(app, ["systemd", "install", "--user", "--dry-run"])
-    system = runner.invoke(app, ["systemd", "install", "--system", "--dry-run"])
+    # --force: this checkout's Python may live under /root (a pyenv), which the system units cannot see.
+    system = runner.invoke(app, ["systemd", "install", "--system", "--dry-run", "--force"])
 
     assert user.exit_code == 0 and system.exit_code == 0
     assert f"# --- {tmp_path}/xdg/systemd/user/tophits-update.service" in user.output
@@ -237,7 +238,10 @@ def test_failed_unit_message_says_what_failed_and_the_fix(authorised, environmen
     )
     store.close()
 
-    message = failed_unit_message(load_settings(environment), "tophits-update.service", 4, "exit-code", "")
+    unit_started = at(CHART_DAY)
+    message = failed_unit_message(
+        load_settings(environment), "tophits-update.service", 4, "exit-code", "", unit_started
+    )
 
     assert message.severity == "critical"
     assert message.body == (

@@ -18,13 +18,11 @@ from typing import Any
 from spotify_tophits import ranking
 from spotify_tophits.actions.entries import written_entries
 from spotify_tophits.charts import Chart, ChartRow
-from spotify_tophits.clock import describe_duration, parse_utc
 from spotify_tophits.config import PlaylistSettings, Settings
 from spotify_tophits.errors import (
     AuthError,
     DataSafetyError,
     ExitCode,
-    RateLimitedError,
     SourceError,
     TophitsError,
     UsageError,
@@ -34,9 +32,10 @@ from spotify_tophits.matching import primary_artist, resolve, song_key
 from spotify_tophits.overrides import apply_overrides, load_overrides
 from spotify_tophits.playlists import Outcome, PlaylistOutcome, PlaylistSync
 from spotify_tophits.ranking import RankedRow
+from spotify_tophits.retry import honour_not_before
 from spotify_tophits.services import Services
 from spotify_tophits.sources.registry import build_sources
-from spotify_tophits.spotify import SpotifyGateway, Track
+from spotify_tophits.spotify import ReadOnlyGateway, SpotifyGateway, Track
 from spotify_tophits.store import PlaylistState, RunResult, Store, WrittenVersion
 
 logger = logging.getLogger(__name__)
@@ -120,9 +119,13 @@ class _Run:
         self.settings: Settings = services.settings
         self.store = store
         self.now = now
-        self.today = now.astimezone(self.settings.zone).date()
+        # Miss back-offs count local days, so resolving is given the time in the configured zone.
+        self.local_now = now.astimezone(self.settings.zone)
+        self.today = self.local_now.date()
         self.dry_run = dry_run
         self.force = force
+        # One retry budget for every request of this run, Spotify's and the chart sources' (DESIGN §5).
+        self.budget = services.retry_budget()
         self._gateway: SpotifyGateway | None = None
         self._rows: tuple[datetime.date, datetime.date, list[RankedRow]] | None = None
         self.result = UpdateResult(run_id=None, today=self.today, dry_run=dry_run)
@@ -139,10 +142,15 @@ class _Run:
         )
 
     def sync(self, playlist: PlaylistSettings, window: ranking.Window) -> tuple[PlaylistOutcome, ranking.Ranking]:
-        """Rank one playlist's window and bring the playlist on Spotify to that list."""
-        ranked = ranking.rank_window(
-            self.rows(window), window, playlist.size, self.settings.max_per_artist, self.settings.weights
-        )
+        """Rank one playlist's window and bring the playlist on Spotify to that list.
+
+        A window without a single chart day (tophits was not running) says nothing about what the
+        playlist should hold: it is kept as it is (a final one is finalised with what it holds).
+        """
+        rows = self.rows(window)
+        ranked = ranking.rank_window(rows, window, playlist.size, self.settings.max_per_artist, self.settings.weights)
+        if not rows:
+            return self.playlists.keep(playlist, window), ranked
         return self.playlists.sync(playlist, window, ranked.track_ids), ranked
 
     def written(
@@ -158,7 +166,9 @@ class _Run:
     def gateway(self) -> SpotifyGateway:
         # Built on first use: a run that needs nothing from Spotify never imports spotipy.
         if self._gateway is None:
-            self._gateway = self.services.gateway(self.store, lambda: self.now)
+            gateway = self.services.gateway(self.store, lambda: self.now, self.budget)
+            # A dry run's gateway refuses every write, so no step can forget to check the flag.
+            self._gateway = ReadOnlyGateway(gateway) if self.dry_run else gateway
         return self._gateway
 
     def request_summary(self) -> dict[str, Any]:
@@ -175,7 +185,13 @@ class _Run:
         charts = []
         session = self.services.http_session()
         sources = build_sources(
-            self.settings, self.store, session, lambda: self.gateway, clock=lambda: self.now, sleep=self.services.sleep
+            self.settings,
+            self.store,
+            session,
+            lambda: self.gateway,
+            clock=lambda: self.now,
+            sleep=self.services.sleep,
+            budget=self.budget,
         )
         for source in sources:
             if self.store.has_observation(source.name, source.chart_id, self.today):
@@ -186,11 +202,9 @@ class _Run:
             except SourceError as error:
                 self.result.sources.append(SourceReport(source.name, SourceStatus.FAILED, message=error.message))
                 self.result.warnings.append(error.message)
-                if not self.dry_run:
-                    self.store.record_source(source.name, self.now, error.message)
+                self.store.record_source(source.name, self.now, error.message)
                 continue
-            if not self.dry_run:
-                self.store.record_source(source.name, self.now, None)
+            self.store.record_source(source.name, self.now, None)
             charts.append(chart)
         failed = [report.status == SourceStatus.FAILED for report in self.result.sources]
         if failed and all(failed) and not charts:
@@ -204,7 +218,7 @@ class _Run:
     # -- step 3 and 4: store and resolve ------------------------------------------------------------------
     def resolve_row(self, row: ChartRow, source: str) -> dict[str, Any]:
         """Resolve one chart row and return it as the store saves it, counting matches for the run."""
-        outcome = resolve(row, self.search, self.store, self.now)
+        outcome = resolve(row, self.search, self.store, self.local_now)
         self.result.rows_new += 1
         if outcome.spotify_id:
             self.result.rows_matched += 1
@@ -227,7 +241,7 @@ class _Run:
         }
 
     def store_charts(self, charts: Sequence[Chart]) -> None:
-        """Store and resolve new charts, then retry cached misses whose back-off has passed."""
+        """Store and resolve new charts."""
         for chart in charts:
             rows = [self.resolve_row(row, chart.source) for row in chart.rows]
             matched = sum(1 for row in rows if row.pop("matched"))
@@ -235,11 +249,17 @@ class _Run:
             self.result.sources.append(
                 SourceReport(chart.source, SourceStatus.FETCHED, rows=len(rows), matched=matched)
             )
-        # Misses are retried once their back-off passes (1 day doubling to 30), for charts that
-        # can still reach a playlist (this year's).
-        for values in self.store.due_misses(datetime.date(self.today.year, 1, 1), self.now):
+
+    def retry_misses(self, plans: Sequence[tuple[PlaylistSettings, ranking.Window | None]]) -> None:
+        """Retry cached misses whose back-off has passed, for charts that can still reach a playlist.
+
+        That is this year's, and those of any window this run ranks: on 1 January, December's
+        misses are retried before the December and yearly playlists are finalised.
+        """
+        since = min([datetime.date(self.today.year, 1, 1)] + [window.start for _, window in plans if window])
+        for values in self.store.due_misses(since, self.now):
             row = ChartRow(**values)
-            outcome = resolve(row, self.search, self.store, self.now)
+            outcome = resolve(row, self.search, self.store, self.local_now)
             if outcome.spotify_id:
                 logger.info("resolved on retry: %s – %s", ", ".join(row.artists), row.title)
 
@@ -277,7 +297,11 @@ def run_update(
     dry_run: bool = False,
     force: bool = False,
 ) -> UpdateResult:
-    """Run one update under the run lock and return what it did. Raise TophitsError on failure (recorded)."""
+    """Run one update under the run lock and return what it did. Raise TophitsError on failure (recorded).
+
+    A dry run happens inside one transaction that is always rolled back, with a gateway that
+    refuses writes: the state DB and Spotify are left exactly as they were.
+    """
     settings = services.settings
     now = now or services.clock()
     unknown = [key for key in only if key not in settings.playlists]
@@ -290,6 +314,9 @@ def run_update(
     with run_lock(settings.paths.lock_file):
         store = services.open_state()
         try:
+            if dry_run:
+                with store.rolled_back():
+                    return _update(services, store, now, only, dry_run, force)
             return _update(services, store, now, only, dry_run, force)
         finally:
             store.close()
@@ -298,13 +325,7 @@ def run_update(
 def _update(
     services: Services, store: Store, now: datetime.datetime, only: Sequence[str], dry_run: bool, force: bool
 ) -> UpdateResult:
-    not_before = store.get_meta("not_before")
-    if not_before and parse_utc(not_before) > now:
-        wait = (parse_utc(not_before) - now).total_seconds()
-        raise RateLimitedError(
-            f"Spotify asked us to wait: retry after {describe_duration(wait)} (not before"
-            f" {parse_utc(not_before):%Y-%m-%d %H:%M} UTC); the timer will try again"
-        )
+    not_before = honour_not_before(store.get_meta("not_before"), now)
     started = time.monotonic()
     run = _Run(services, store, now, dry_run, force)
     result = run.result
@@ -314,30 +335,17 @@ def _update(
     syncing: tuple[str, str] | None = None
     try:
         run.store_charts(run.fetch_charts())
-        for playlist, window in run.windows(only):
+        plans = run.windows(only)
+        run.retry_misses(plans)
+        for playlist, window in plans:
             if window is None:
-                result.playlists.append(
-                    PlaylistOutcome(
-                        playlist.key,
-                        playlist.key,
-                        playlist.name,
-                        None,
-                        "-",
-                        0,
-                        playlist.size,
-                        0,
-                        0,
-                        Outcome.EMPTY,
-                        0,
-                        "no chart history yet",
-                    )
-                )
+                result.playlists.append(run.playlists.no_history(playlist, run.today))
                 continue
             syncing = (playlist.key, window.period)
             outcome, ranked = run.sync(playlist, window)
             syncing = None
             result.playlists.append(outcome)
-            if outcome.status == Outcome.REFUSED:
+            if outcome.status in (Outcome.REFUSED, Outcome.KEPT):
                 result.warnings.append(f"{outcome.name}: {outcome.message}")
             version = run.written(outcome, window, ranked) if outcome.writes and not dry_run else None
             if version is not None:

@@ -137,7 +137,10 @@ def ping(settings: Settings, job: str, event: str, log: str = "") -> bool:
 
 @contextlib.contextmanager
 def job_hooks(settings: Settings, job: str) -> Iterator[None]:
-    """Ping start / success / fail around a job and refresh the metrics file afterwards."""
+    """Keep the channels that loaded, ping start / success / fail around a job, refresh the metrics file after."""
+    from spotify_tophits.ops.fallback import remember
+
+    remember(settings)
     ping(settings, job, "start")
     try:
         yield
@@ -172,14 +175,47 @@ def update_summary(result: UpdateResult) -> Message:
     return Message("info", "tophits: playlists updated", body)
 
 
-def failed_unit_message(settings: Settings, unit: str, status: int | None, result: str, tail: str) -> Message:
-    """Compose the alert for a failed unit: what failed, why in words, the last error, and the fix."""
+# The run record each unit writes (the command name in the runs table); other units write none.
+UNIT_COMMANDS = {"tophits-update.service": "update"}
+
+
+def matching_run(
+    runs: Sequence[dict[str, Any]], unit: str, status: int | None, started: datetime.datetime | None
+) -> dict[str, Any] | None:
+    """Return the run record of this failure: the unit's command, its exit code, started in this invocation.
+
+    A run that failed before it recorded anything (no token: exit 4) must not be explained by an
+    older run's error, so anything that does not match all three is no record of this failure.
+    """
+    command = UNIT_COMMANDS.get(unit)
+    if command is None or status is None or started is None:
+        return None
+    newest = next((run for run in runs if run.get("command") == command), None)
+    if newest is None or newest.get("exit_code") != status:
+        return None
+    from spotify_tophits.clock import parse_utc
+
+    # systemctl shows whole seconds: the run may seem to start up to a second before its process did.
+    if parse_utc(newest["started_at"]) < started - datetime.timedelta(seconds=1):
+        return None
+    return newest
+
+
+def failed_unit_message(
+    settings: Settings,
+    unit: str,
+    status: int | None,
+    result: str,
+    tail: str,
+    started: datetime.datetime | None = None,
+) -> Message:
+    """Compose the alert for a failed unit: what failed, why in words, this failure's error or log, and the fix."""
     from spotify_tophits.store import open_reader
 
     meaning, fix = EXIT_MEANINGS.get(status or 0, ("an unexpected failure", "journalctl -u {unit} -n 50"))
     severity = health.CRITICAL if status != ExitCode.TEMPORARY else health.WARNING
     findings: list[health.Finding] = []
-    last_error = ""
+    runs: list[dict[str, Any]] = []
     try:
         store = open_reader(settings.paths.state_db)
         try:
@@ -187,18 +223,21 @@ def failed_unit_message(settings: Settings, unit: str, status: int | None, resul
         finally:
             store.close()
         findings = health.run_findings(runs)
-        if runs and runs[0].get("summary", {}).get("error"):
-            last_error = runs[0]["summary"]["error"]
     except TophitsError:
         pass  # no readable state: the message still says what failed and how to fix it
     if any(finding.severity == health.CRITICAL for finding in findings):
         severity = health.CRITICAL
     code = f"exit {status}" if status is not None else (result or "failed")
     lines = [f"{unit} failed ({code}: {meaning})."]
+    record = matching_run(runs, unit, status, started)
+    last_error = (record or {}).get("summary", {}).get("error", "")
     if last_error:
         lines.append(f"Last error: {last_error}")
-    elif tail.strip():
-        lines.append("Last log lines:\n" + "\n".join(tail.strip().splitlines()[-5:]))
+    else:
+        if record is None and unit in UNIT_COMMANDS:
+            lines.append("No run record for this failure (it failed before recording one).")
+        if tail.strip():
+            lines.append("Last log lines:\n" + "\n".join(tail.strip().splitlines()[-5:]))
     lines.append(f"Fix: {fix.format(unit=unit)}")
     return Message(severity, f"tophits: {unit} failed", "\n".join(lines), tuple(findings))
 
@@ -211,22 +250,25 @@ def test_messages() -> list[Message]:
     ]
 
 
-def failed_unit_alert(settings: Settings, unit: str) -> Message:
-    """Return the alert for a systemd unit that failed, from what systemd and the run records say."""
-    from spotify_tophits.ops.scheduler import unit_result
+def failed_unit_alert(settings: Settings, unit: str, manager: str | None = None) -> Message:
+    """Return the alert for a systemd unit that failed, from what its manager (system or user; None: ask
+    both) and the run records say."""
+    from spotify_tophits.ops.scheduler import SCOPES, unit_result
 
-    result, status, tail = unit_result(unit)
-    return failed_unit_message(settings, unit, status, result, tail)
+    if manager is not None and manager not in SCOPES:
+        raise UsageError(f"--manager {manager!r}: give system or user")
+    ended = unit_result(unit, (manager,) if manager else ("system", "user"))
+    return failed_unit_message(settings, unit, ended.status, ended.result, ended.tail, ended.started)
 
 
-def notifications(settings: Settings, failed_unit: str | None, test: bool) -> list[Message]:
+def notifications(settings: Settings, failed_unit: str | None, test: bool, manager: str | None = None) -> list[Message]:
     """Return what `tophits notify` sends: test messages, or the alert for a failed unit.
 
     Raise UsageError when neither is asked for, ConfigError when there is no channel to send to.
     """
     if not test and not failed_unit:
         raise UsageError("give --failed-unit UNIT or --test")
-    messages = test_messages() if test else [failed_unit_alert(settings, str(failed_unit))]
+    messages = test_messages() if test else [failed_unit_alert(settings, str(failed_unit), manager)]
     if not settings.notify.channels:
         raise ConfigError("no notification channels in config.toml ([[notify.channels]])")
     return messages

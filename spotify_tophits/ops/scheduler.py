@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -25,6 +27,8 @@ PROPERTIES = (
     "TimersCalendar",
     "Result",
     "ExecMainStatus",
+    "ExecMainStartTimestamp",
+    "InvocationID",
 )
 
 
@@ -46,14 +50,18 @@ def _scope_flag(scope: str) -> tuple[str, ...]:
     return ("--user",) if scope == "user" else ()
 
 
-def systemctl_show(unit: str, scope: str) -> dict[str, str] | None:
-    """Return a unit's PROPERTIES, or None when systemctl is missing or fails."""
+def systemctl_show(unit: str, scope: str, utc: bool = False) -> dict[str, str] | None:
+    """Return a unit's PROPERTIES, or None when systemctl is missing or fails. `utc`: timestamps in UTC."""
     executable = shutil.which("systemctl")
     if executable is None:
         return None
     command = [executable, *_scope_flag(scope), "show", unit, "-p", ",".join(PROPERTIES)]
+    # systemctl writes timestamps in TZ's zone; every systemd version honours TZ (--timestamp= is newer).
+    environ = {**os.environ, "TZ": "UTC"} if utc else None
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False)
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False, env=environ
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     if result.returncode != 0:
@@ -86,24 +94,57 @@ def timer_state(unit: str = UPDATE_TIMER, scopes: Sequence[str] = SCOPES) -> Tim
     return None
 
 
-def journal_tail(unit: str, scope: str, lines: int = 15) -> str:
-    """Return the last lines a unit logged (empty when the journal cannot be read)."""
-    command = ["journalctl", *_scope_flag(scope), "-u", unit, "-n", str(lines), "-o", "cat", "--no-pager"]
+def journal_tail(unit: str, scope: str, lines: int = 15, invocation: str = "") -> str:
+    """Return the last lines a unit logged, of one invocation when given (empty when the journal cannot be read)."""
+    match = [f"_SYSTEMD_INVOCATION_ID={invocation}"] if invocation else ["-u", unit]
+    command = ["journalctl", *_scope_flag(scope), *match, "-n", str(lines), "-o", "cat", "--no-pager"]
     with contextlib.suppress(OSError, subprocess.TimeoutExpired):
         return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False).stdout
     return ""
 
 
-def unit_result(unit: str, scopes: Sequence[str] = ("system", "user")) -> tuple[str, int | None, str]:
-    """Return (Result, ExecMainStatus, journal tail) of a failed unit from the first manager that saw it fail."""
+@dataclasses.dataclass(frozen=True)
+class UnitResult:
+    """How a unit's last invocation ended, as its manager reports it."""
+
+    result: str = ""  # Result=: success, exit-code, timeout, ...
+    status: int | None = None  # ExecMainStatus=: the exit code of the main process
+    started: datetime.datetime | None = None  # ExecMainStartTimestamp=, in UTC
+    tail: str = ""  # the unit's last journal lines
+
+
+def parse_timestamp(text: str) -> datetime.datetime | None:
+    """Parse a timestamp `systemctl show` wrote under TZ=UTC ("Wed 2026-12-02 06:04:31 UTC"); None if absent."""
+    words = text.split()
+    if len(words) != 4 or words[3] != "UTC":
+        return None
+    try:
+        moment = datetime.datetime.strptime(f"{words[1]} {words[2]}", "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=datetime.UTC)
+
+
+def unit_result(unit: str, scopes: Sequence[str] = ("system", "user")) -> UnitResult:
+    """Return how a failed unit ended, from the first manager in `scopes` that saw it fail.
+
+    The notify unit passes its own manager, so a system failure is never answered from a user
+    manager's unit of the same name (or the other way round).
+    """
     for scope in scopes:
-        shown = systemctl_show(unit, scope)
+        shown = systemctl_show(unit, scope, utc=True)
         if shown is None:
             continue
         if shown.get("ExecMainStatus", "0") not in ("", "0") or shown.get("Result", "success") != "success":
             text = shown.get("ExecMainStatus", "")
-            return shown.get("Result", ""), int(text) if text.isdigit() else None, journal_tail(unit, scope)
-    return "", None, ""
+            return UnitResult(
+                result=shown.get("Result", ""),
+                status=int(text) if text.isdigit() else None,
+                started=parse_timestamp(shown.get("ExecMainStartTimestamp", "")),
+                # A user manager's invocation ids reach the journal only on newer systemd: the unit's lines there.
+                tail=journal_tail(unit, scope, invocation=shown.get("InvocationID", "") if scope == "system" else ""),
+            )
+    return UnitResult()
 
 
 def linger(user: str) -> bool | None:

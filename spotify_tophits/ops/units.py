@@ -7,8 +7,9 @@ again with the absolute path of the running `tophits`.
 
 - system flavour: a dedicated `tophits` user, directories under /etc, /var/lib and /var/cache
   made by systemd, the client secret as a systemd credential, and a hardened sandbox;
-- user flavour (`systemctl --user`): no sandboxing that needs privileges, platformdirs paths,
-  the secret in ~/.config/tophits/.env. Needs lingering to run while you are logged out.
+- user flavour (`systemctl --user`): only the sandboxing an unprivileged manager enforces without
+  namespaces (see HARDENING), platformdirs paths, the secret in ~/.config/tophits/.env. Needs
+  lingering to run while you are logged out.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from spotify_tophits.errors import ConfigError, UsageError
+from spotify_tophits.ops import host
 
 SYSTEM, USER = "system", "user"
 BOTH = (SYSTEM, USER)
@@ -42,8 +44,14 @@ def section(name: str) -> Line:
     return Line(f"[{name}]")
 
 
+# The user flavour gets the subset an unprivileged user manager enforces with seccomp and
+# no_new_privs alone. Everything that needs a mount, UTS or user namespace (ProtectSystem=,
+# ProtectHome=, PrivateTmp=, PrivateDevices=, PrivateUsers=, ProtectKernel*=, ProtectHostname=, ...)
+# stays system-only: in a user manager it implies PrivateUsers=, which fails at start (exit 218/226,
+# and then the failure alert fails the same way) where unprivileged user namespaces are restricted,
+# as on Ubuntu 24.04's AppArmor default.
 HARDENING = [
-    Line("NoNewPrivileges=yes", "tophits never needs to gain privileges (no setuid helpers)", (SYSTEM,)),
+    Line("NoNewPrivileges=yes", "tophits never needs to gain privileges (no setuid helpers)"),
     Line("ProtectSystem=strict", "the whole file system is read-only except the directories below", (SYSTEM,)),
     Line("ProtectHome=yes", "home directories are none of tophits' business", (SYSTEM,)),
     Line("PrivateTmp=yes", "", (SYSTEM,)),
@@ -60,20 +68,38 @@ HARDENING = [
     Line(
         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
         "HTTPS to Spotify and the charts; AF_UNIX for name resolution",
-        (SYSTEM,),
     ),
-    Line("RestrictNamespaces=yes", "", (SYSTEM,)),
-    Line("RestrictRealtime=yes", "", (SYSTEM,)),
-    Line("RestrictSUIDSGID=yes", "", (SYSTEM,)),
-    Line("LockPersonality=yes", "", (SYSTEM,)),
-    Line("MemoryDenyWriteExecute=yes", "CPython needs no writable-executable memory", (SYSTEM,)),
+    Line("RestrictNamespaces=yes"),
+    Line("RestrictRealtime=yes"),
+    Line("RestrictSUIDSGID=yes"),
+    Line("LockPersonality=yes"),
+    Line("MemoryDenyWriteExecute=yes", "CPython needs no writable-executable memory"),
     Line("RemoveIPC=yes", "", (SYSTEM,)),
-    Line("SystemCallArchitectures=native", "", (SYSTEM,)),
-    Line("SystemCallFilter=@system-service", "the system calls an ordinary service needs, nothing more", (SYSTEM,)),
-    Line("SystemCallFilter=~@privileged @resources", "", (SYSTEM,)),
+    Line("SystemCallArchitectures=native"),
+    Line("SystemCallFilter=@system-service", "the system calls an ordinary service needs, nothing more"),
+    Line("SystemCallFilter=~@privileged @resources"),
     Line("CapabilityBoundingSet=", "no capabilities at all", (SYSTEM,)),
     Line("AmbientCapabilities=", "", (SYSTEM,)),
     Line("DevicePolicy=closed", "", (SYSTEM,)),
+]
+
+
+# Every unit and every `systemd-run` line names the same modes: systemd applies a unit's mode to
+# an existing directory each time that unit starts, so one unit without them (the notify unit once)
+# turns /var/lib/tophits from 0700 into systemd's default 0755 until the next run.
+DIRECTORIES = [
+    Line(
+        "StateDirectory=tophits",
+        "/var/lib/tophits, passed as $STATE_DIRECTORY: state.db, token.json, backups/",
+        (SYSTEM,),
+    ),
+    Line("StateDirectoryMode=0700", "", (SYSTEM,)),
+    Line(
+        "ConfigurationDirectory=tophits",
+        "/etc/tophits, read-only: config.toml and .env, 0640 root:tophits (systemd install sets that)",
+        (SYSTEM,),
+    ),
+    Line("ConfigurationDirectoryMode=0755", "", (SYSTEM,)),
 ]
 
 
@@ -111,15 +137,7 @@ def _service(description: str, command: str, timeout: str, notify: bool, extra: 
         Line("UMask=0077", "token, state and archives are private to the service user"),
         Line("User=tophits", "a dedicated unprivileged user (useradd --system tophits)", (SYSTEM,)),
         Line("Group=tophits", "", (SYSTEM,)),
-        Line(
-            "StateDirectory=tophits",
-            "/var/lib/tophits, passed as $STATE_DIRECTORY: state.db, token.json, backups/",
-            (SYSTEM,),
-        ),
-        Line("StateDirectoryMode=0700", "", (SYSTEM,)),
-        Line("CacheDirectory=tophits", "", (SYSTEM,)),
-        Line("CacheDirectoryMode=0700", "", (SYSTEM,)),
-        Line("ConfigurationDirectory=tophits", "/etc/tophits: config.toml and a .env holding the client id", (SYSTEM,)),
+        *DIRECTORIES,
         Line(
             "LoadCredential=spotify-client-secret:/etc/tophits/spotify-client-secret",
             "the client secret reaches tophits as a credential, never through Environment= (world-readable)",
@@ -180,13 +198,26 @@ def definitions(timezone: str = "UTC") -> dict[str, list[Line]]:
             Line(f"Documentation={DOCUMENTATION}"),
             section("Service"),
             Line("Type=oneshot"),
-            Line("ExecStart={tophits} notify --failed-unit %i", "%i is the unit that failed; tophits reads its result"),
+            Line(
+                "ExecStart={tophits} notify --failed-unit %i --manager system",
+                "%i is the unit that failed; tophits asks this manager for its result",
+                (SYSTEM,),
+            ),
+            Line(
+                "ExecStart={tophits} notify --failed-unit %i --manager user",
+                "%i is the unit that failed; tophits asks this manager for its result",
+                (USER,),
+            ),
             Line("TimeoutStartSec=2min"),
             Line("UMask=0077"),
             Line("User=tophits", "", (SYSTEM,)),
             Line("Group=tophits", "", (SYSTEM,)),
-            Line("StateDirectory=tophits", "reads the run records to say what failed and how to fix it", (SYSTEM,)),
-            Line("ConfigurationDirectory=tophits", "the notification channels are in config.toml", (SYSTEM,)),
+            Line(
+                "SupplementaryGroups=systemd-journal",
+                "the alert quotes the failed unit's last log lines (works with PrivateUsers=)",
+                (SYSTEM,),
+            ),
+            *DIRECTORIES,
             *HARDENING,
         ],
     }
@@ -241,11 +272,24 @@ class InstallPlan:
     commands: tuple[tuple[str, ...], ...]
 
 
-def plan_install(flavour: str, timezone: str, tophits: str | None = None, directory: Path | None = None) -> InstallPlan:
-    """Return what installing the units of a flavour writes and runs (pure apart from path lookups)."""
+def plan_install(
+    flavour: str,
+    timezone: str,
+    tophits: str | None = None,
+    directory: Path | None = None,
+    force: bool = False,
+    config_directory: Path = host.SYSTEM_CONFIG_DIRECTORY,
+) -> InstallPlan:
+    """Return what installing the units of a flavour writes and runs (pure apart from path lookups).
+
+    For the system flavour, raise UsageError when its sandbox would hide `tophits` (unless `force`),
+    and make the config files in `config_directory` 0640 root:tophits.
+    """
     if flavour not in BOTH:
         raise UsageError("choose --user or --system")
     tophits = tophits or tophits_executable()
+    if flavour == SYSTEM and not force:
+        host.refuse_hidden_executable(tophits)
     target = directory or unit_directory(flavour)
     files = tuple((target / name, render(name, flavour, tophits, timezone)) for name in definitions())
     systemctl = ("systemctl", *(("--user",) if flavour == USER else ()))
@@ -257,12 +301,13 @@ def plan_install(flavour: str, timezone: str, tophits: str | None = None, direct
                 "--system",
                 "--user-group",
                 "--home-dir",
-                "/var/lib/tophits",
+                str(host.SYSTEM_STATE_DIRECTORY),
                 "--shell",
                 "/usr/sbin/nologin",
-                "tophits",
+                host.SERVICE_GROUP,
             )
         )
+        commands += host.ownership_commands(config_directory)
     commands += [(*systemctl, "daemon-reload"), (*systemctl, "enable", "--now", *TIMERS)]
     return InstallPlan(flavour, files, tuple(commands))
 

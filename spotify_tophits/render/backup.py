@@ -31,7 +31,7 @@ def backup_result(result: BackupResult) -> None:
     if result.playlists_from == "snapshots":
         echo("playlists were taken from the last recorded snapshots (offline)")
     if result.secrets:
-        echo("warning: this archive holds your Spotify client secret and tokens; keep it private")
+        echo("warning: this archive holds your Spotify client secret and tokens; keep it private", "warning")
     for path in result.pruned:
         echo(f"pruned {path}")
 

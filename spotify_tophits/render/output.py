@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -11,12 +12,19 @@ if TYPE_CHECKING:
 
 def console() -> Console | None:
     """Return a Rich console when stdout is a terminal, else None (plain output)."""
+    # Asked first so that pipes and the journal never import Rich; the variables are the ones
+    # with which Rich itself treats a non-terminal as a terminal.
+    if not sys.stdout.isatty() and not (os.environ.get("TTY_COMPATIBLE") or os.environ.get("FORCE_COLOR")):
+        return None
     from rich.console import Console
 
     terminal = Console()
     return terminal if terminal.is_terminal else None
 
 
-def echo(line: str = "") -> None:
-    """Write one line to standard output."""
-    print(line, file=sys.stdout, flush=True)
+def echo(line: str = "", level: str = "") -> None:
+    """Write one line to standard output; a `level` ("error", "warning") reaches journald as that priority."""
+    from spotify_tophits.logs import journal_priority
+
+    prefix = journal_priority(level) if level else ""
+    print(prefix + line, file=sys.stdout, flush=True)

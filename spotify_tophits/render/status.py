@@ -126,7 +126,8 @@ def doctor_report(report: DoctorReport, quiet: bool = False) -> None:
     for check in report.checks:
         if quiet and check.level == Level.OK:
             continue
-        echo(f"{marks[check.level]} {check.category}: {check.message}")
+        level = {Level.ERROR: "error", Level.WARNING: "warning"}.get(check.level, "")
+        echo(f"{marks[check.level]} {check.category}: {check.message}", level)
         if check.fix and check.level != Level.OK:
             echo(f"    fix: {check.fix}")
     for fixed in report.fixed:

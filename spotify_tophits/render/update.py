@@ -55,9 +55,10 @@ def update_result(result: UpdateResult, verbose: bool, quiet: bool) -> None:
     echo(
         f"{prefix}{result.rows_new} new chart rows, match rate {rate}, {len(result.unmatched)} unmatched,"
         f" {result.requests.get('total', 0)} Spotify requests"
+        + (f" ({result.searches} searches)" if result.searches else "")
     )
     for warning in result.warnings:
-        echo(f"warning: {warning}")
+        echo(f"warning: {warning}", "warning")
     if verbose and result.unmatched:
         echo("unmatched rows (not on Spotify, or no candidate agreed on title and artist):")
         for source, artists, title in result.unmatched:

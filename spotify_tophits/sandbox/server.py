@@ -339,7 +339,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         if fault is not None and fault.action == "delay":
             time.sleep(fault.delay)
-        elif fault is not None:
+        elif fault is not None and fault.action == "status":
             self._send(
                 fault.status,
                 fault.body if fault.body is not None else {"error": {"status": fault.status, "message": "injected"}},

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import requests
 
     from spotify_tophits.config import Settings
+    from spotify_tophits.retry import RetryBudget
     from spotify_tophits.spotify import SpotifyGateway
     from spotify_tophits.store import Store
 
@@ -50,6 +51,8 @@ class BuildContext:
     gateway: Callable[[], SpotifyGateway] | None
     clock: Callable[[], datetime.datetime]
     sleep: Callable[[float], None]
+    # Pacing is not a retry: it sleeps outside the run's retry budget (None: the same as `sleep`).
+    pacing_sleep: Callable[[float], None] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,7 +80,7 @@ def _build_deezer(spec: str, argument: str, context: BuildContext) -> ChartSourc
         session=context.session,
         store=context.store,
         minimum_rows=settings.min_chart_rows,
-        pacer=Pacer(settings.deezer_requests_per_5s, 5.0, context.sleep),
+        pacer=Pacer(settings.deezer_requests_per_5s, 5.0, context.pacing_sleep or context.sleep),
         sleep=context.sleep,
         clock=context.clock,
     )
@@ -177,13 +180,20 @@ def build_sources(
     *,
     clock: Callable[[], datetime.datetime],
     sleep: Callable[[float], None],
+    budget: RetryBudget | None = None,
 ) -> list[ChartSource]:
-    """Return the configured sources, in configuration order. `gateway` serves the me-top source (None: skip it)."""
+    """Return the configured sources, in configuration order. `gateway` serves the me-top source (None: skip it).
+
+    With the run's retry `budget`, each source's retries are paid from it (and name the source when it runs out).
+    """
     context = BuildContext(settings, store, session, gateway, clock, sleep)
     sources = []
     for spec in settings.sources:
         kind, _, argument = spec.partition(":")
-        source = KINDS[kind].build(spec, argument, context)
+        charged = (
+            context if budget is None else dataclasses.replace(context, sleep=budget.charged(spec), pacing_sleep=sleep)
+        )
+        source = KINDS[kind].build(spec, argument, charged)
         if source is not None:
             sources.append(source)
     return sources

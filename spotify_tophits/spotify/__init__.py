@@ -7,12 +7,14 @@ spotipy adapter and its retry policy, `auth` OAuth and the token file, `stats` r
 from spotify_tophits.spotify.auth import SCOPES, TokenFile, refresh_token_expiry
 from spotify_tophits.spotify.gateway import RetryPolicy, SpotifyGateway, SpotipyGateway
 from spotify_tophits.spotify.models import WRITE_CHUNK, PlaylistInfo, Track, User
+from spotify_tophits.spotify.readonly import ReadOnlyGateway, WriteRefused
 from spotify_tophits.spotify.stats import RequestStats, latency_percentiles
 
 __all__ = [
     "SCOPES",
     "WRITE_CHUNK",
     "PlaylistInfo",
+    "ReadOnlyGateway",
     "RequestStats",
     "RetryPolicy",
     "SpotifyGateway",
@@ -20,6 +22,7 @@ __all__ = [
     "TokenFile",
     "Track",
     "User",
+    "WriteRefused",
     "latency_percentiles",
     "refresh_token_expiry",
 ]

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spotify_tophits.errors import AuthError, TemporaryError
+from spotify_tophits.errors import AuthError, TemporaryError, TophitsError
 from spotify_tophits.files import write_atomically
 
 if TYPE_CHECKING:
@@ -116,14 +116,33 @@ def make_oauth(settings: Settings, session: requests.Session, interactive: bool 
     return oauth
 
 
-def oauth_failure(error: Any) -> AuthError:
-    """Translate spotipy's SpotifyOauthError into the exit-4 error that tells the user what to do."""
-    if getattr(error, "error", None) == "invalid_grant":
+def oauth_failure(error: Any) -> TophitsError:
+    """Translate spotipy's SpotifyOauthError into what the user should do.
+
+    Only `invalid_grant` and `invalid_client` mean the authorisation itself is gone (exit 4,
+    run `tophits auth`); anything else from the accounts service (a 5xx, a 429, an answer it
+    could not finish) is a blip the timer's next run gets past (exit 5).
+    """
+    code = getattr(error, "error", None)
+    if code == "invalid_grant":
         return AuthError(
             "Spotify refused the refresh token (invalid_grant): the authorisation expired or was revoked;"
             " run `tophits auth`"
         )
-    return AuthError(f"Spotify authorisation failed ({getattr(error, 'error', error)}); run `tophits auth`")
+    if code == "invalid_client":
+        return AuthError(
+            "Spotify refused the app's client id or secret (invalid_client): check SPOTIPY_CLIENT_ID and"
+            " SPOTIPY_CLIENT_SECRET, then run `tophits auth`"
+        )
+    # spotipy raises SpotifyOauthError while handling the HTTPError that carries the status.
+    response = getattr(error.__context__, "response", None)
+    status = getattr(response, "status_code", None)
+    return accounts_unreachable(str(status) if status else str(code or "no answer"))
+
+
+def accounts_unreachable(reason: str) -> TemporaryError:
+    """Return the exit-5 error for an accounts service that did not answer a token refresh."""
+    return TemporaryError(f"Spotify's accounts service did not answer ({reason}); the timer will retry")
 
 
 @dataclasses.dataclass
@@ -176,4 +195,4 @@ def refresh_now(settings: Settings, session: requests.Session, refresh_token: st
     except SpotifyOauthError as error:
         raise oauth_failure(error) from None
     except requests.RequestException as error:
-        raise TemporaryError(f"token refresh failed: {type(error).__name__}") from None
+        raise accounts_unreachable(type(error).__name__) from None

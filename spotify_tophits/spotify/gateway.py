@@ -4,9 +4,12 @@ spotipy is imported lazily, here and in `auth`, so `tophits --help` and `tophits
 pay for it. The adapter owns the request policy of DESIGN §5:
 - a 429 is waited out only when its Retry-After fits `max_retry_wait`; otherwise `not_before`
   is recorded and the run stops with exit 5 (spotipy's urllib3 retry would sleep for hours);
+  a 429 means the request was not applied, so a POST is sent again after the wait too;
 - GET/PUT/DELETE are retried on 5xx and dropped connections with capped exponential back-off
-  inside a per-run budget; POST is never retried, because adding items is not idempotent;
-- an access token Spotify rejects with 401 is refreshed once, transparently;
+  paid from the run's one `RetryBudget`; POST is never retried, because adding items is not
+  idempotent;
+- an access token Spotify rejects with 401 is refreshed once, transparently; the accounts
+  service failing (5xx, 429, a dropped connection) is temporary, never "re-authorise";
 - a scheduled run never falls into spotipy's interactive login prompt.
 """
 
@@ -22,7 +25,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from spotify_tophits.clock import describe_duration
 from spotify_tophits.errors import AuthError, ForbiddenError, RateLimitedError, SpotifyRequestError, TemporaryError
-from spotify_tophits.spotify.auth import make_oauth, oauth_failure
+from spotify_tophits.retry import MAX_RETRY_AFTER, RetryBudget, retry_after_seconds
+from spotify_tophits.spotify.auth import accounts_unreachable, make_oauth, oauth_failure
 from spotify_tophits.spotify.models import (
     READ_PAGE,
     SEARCH_LIMIT,
@@ -97,15 +101,6 @@ class RetryPolicy:
     budget_seconds: float = 60.0
 
 
-def retry_after_seconds(headers: Mapping[str, str] | None) -> float:
-    """Return the Retry-After delay in seconds (Spotify sends seconds; missing means 1)."""
-    value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
-    try:
-        return max(0.0, float(value)) if value is not None else 1.0
-    except ValueError:
-        return 1.0
-
-
 class SpotipyGateway:
     """The SpotifyGateway over spotipy, with tophits' retry and rate-limit policy."""
 
@@ -116,6 +111,7 @@ class SpotipyGateway:
         *,
         clock: Callable[[], datetime.datetime],
         on_rate_limited: Callable[[datetime.datetime], None] | None = None,
+        budget: RetryBudget | None = None,
     ) -> None:
         import spotipy
 
@@ -132,13 +128,14 @@ class SpotipyGateway:
             auth_manager=self.oauth, requests_session=self.session, requests_timeout=10, retries=0
         )
         self.client.prefix = settings.endpoints["spotify_api"]
-        self._retry_seconds_left = self.policy.budget_seconds
+        # One budget for the whole run, shared with the chart sources when the run passes it in.
+        self.budget = budget or RetryBudget(policy.sleep, policy.budget_seconds)
+        self.accounts_url = settings.endpoints["spotify_accounts"]
 
     # -- the policy ----------------------------------------------------------------------------
-    def _sleep(self, seconds: float) -> None:
-        self._retry_seconds_left -= seconds
+    def _sleep(self, seconds: float, service: str, reason: str) -> None:
         self.stats.retries += 1
-        self.policy.sleep(seconds)
+        self.budget.wait(seconds, service, reason)
 
     def _call(self, method: str, what: str, action: Callable[[], T]) -> T:
         """Run one Spotify call under the retry policy; translate failures into TophitsErrors."""
@@ -157,23 +154,27 @@ class SpotipyGateway:
                 status = error.http_status
                 if status == 429:
                     self.stats.rate_limited += 1
-                    wait = retry_after_seconds(error.headers)
+                    now = self.clock()
+                    wait, capped = retry_after_seconds(error.headers, now.timestamp())
+                    # A 429 was not applied: waiting it out and sending again is safe, POST included.
                     if (
-                        method != "POST"
-                        and wait <= self.policy.max_retry_wait
-                        and wait <= self._retry_seconds_left
+                        wait <= self.policy.max_retry_wait
+                        and self.budget.affords(wait)
                         and attempt < self.policy.max_attempts
                     ):
                         logger.warning("Spotify rate limit on %s: waiting %s", what, describe_duration(wait))
-                        self._sleep(wait)
+                        self._sleep(wait, "Spotify", "429")
                         attempt += 1
                         continue
-                    not_before = self.clock() + datetime.timedelta(seconds=math.ceil(wait))
+                    not_before = now + datetime.timedelta(seconds=math.ceil(wait))
                     if self.on_rate_limited is not None:
                         self.on_rate_limited(not_before)
                     kind = "daily quota exceeded" if error.reason == "QUOTA_EXCEEDED" else "rate limited"
+                    note = (
+                        f" (its Retry-After was beyond {describe_duration(MAX_RETRY_AFTER)}: capped)" if capped else ""
+                    )
                     raise RateLimitedError(
-                        f"Spotify {kind} ({what}); retry after {describe_duration(wait)}"
+                        f"Spotify {kind} ({what}); retry after {describe_duration(wait)}{note}"
                         f" (not before {not_before:%Y-%m-%d %H:%M} UTC)"
                     ) from None
                 if status == 401 and not refreshed:
@@ -190,27 +191,34 @@ class SpotipyGateway:
                         " app's User Management list (Development Mode); check the dashboard, then run `tophits auth`"
                     ) from None
                 if status >= 500:
-                    if self._may_retry(method, attempt):
+                    if self._may_retry(method, attempt, "Spotify", str(status)):
                         attempt += 1
                         continue
                     raise TemporaryError(f"Spotify answered {status} to {what}; try again later") from None
                 raise SpotifyRequestError(f"Spotify answered {status} to {what}: {_message(error)}", status) from None
             except (requests.ConnectionError, requests.Timeout) as error:
-                if self._may_retry(method, attempt):
+                # A token refresh runs inside the call: name the service that actually failed.
+                url = str(getattr(error.request, "url", "") or "")
+                accounts = url.startswith(self.accounts_url)
+                service = "Spotify's accounts service" if accounts else "Spotify"
+                if self._may_retry(
+                    "POST" if method == "POST" and not accounts else "GET", attempt, service, type(error).__name__
+                ):
                     attempt += 1
                     continue
+                if accounts:
+                    raise accounts_unreachable(type(error).__name__) from None
                 raise TemporaryError(f"network error talking to Spotify ({what}): {type(error).__name__}") from None
 
-    def _may_retry(self, method: str, attempt: int) -> bool:
+    def _may_retry(self, method: str, attempt: int, service: str, reason: str) -> bool:
         if method == "POST" or attempt >= self.policy.max_attempts:
             return False
         delay = min(self.policy.max_delay, self.policy.base_delay * 2 ** (attempt - 1))
-        if delay > self._retry_seconds_left:
-            return False
-        self._sleep(delay)
+        self._sleep(delay, service, reason)
         return True
 
     def _force_refresh(self) -> None:
+        import requests
         from spotipy.oauth2 import SpotifyOauthError
 
         token = self.oauth.cache_handler.get_cached_token()
@@ -220,6 +228,8 @@ class SpotipyGateway:
             self.oauth.refresh_access_token(token["refresh_token"])
         except SpotifyOauthError as error:
             raise oauth_failure(error) from None
+        except requests.RequestException as error:
+            raise accounts_unreachable(type(error).__name__) from None
 
     # -- the calls --------------------------------------------------------------------------------
     def current_user(self) -> User:

@@ -40,7 +40,20 @@ class StoreBase:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run the block in one immediate write transaction; roll back on any error."""
+        """Run the block in one immediate write transaction; roll back on any error.
+
+        Inside `rolled_back` the block is a savepoint of that outer transaction instead.
+        """
+        if self.connection.in_transaction:
+            self.connection.execute("SAVEPOINT tophits_write")
+            try:
+                yield self.connection
+            except BaseException:
+                self.connection.execute("ROLLBACK TO tophits_write")
+                self.connection.execute("RELEASE tophits_write")
+                raise
+            self.connection.execute("RELEASE tophits_write")
+            return
         self.connection.execute("BEGIN IMMEDIATE")
         try:
             yield self.connection
@@ -48,6 +61,19 @@ class StoreBase:
             self.connection.execute("ROLLBACK")
             raise
         self.connection.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def rolled_back(self) -> Iterator[None]:
+        """Run the block in one write transaction that is always rolled back (a dry run).
+
+        Every write of the block is seen by its later reads, and none reaches the file: the DB is
+        byte-identical afterwards, and the WAL holds no committed frame a checkpoint could fold in.
+        """
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            self.connection.execute("ROLLBACK")
 
     def backup_bytes(self) -> bytes:
         """Return a consistent copy of the whole DB, made with SQLite's online backup API.

@@ -65,11 +65,46 @@ def _inside_git(directory: Path) -> bool:
     return any((parent / ".git").exists() for parent in (directory, *directory.parents))
 
 
+def _service_readable(path: Path) -> Findings:
+    """A file in systemd's read-only configuration directory: root's, readable by the service's group only.
+
+    The service cannot write there (ProtectSystem=strict) and needs no write: 0640 root:<its group>
+    is right, and 0600 root would lock the service out of its own client id (exit 3).
+    """
+    import grp
+    import pwd
+
+    info = path.stat()
+    mode = stat.S_IMODE(info.st_mode)
+    service_group = grp.getgrgid(os.getgid()).gr_name
+    fix = f"chown root:{service_group} {path} && chmod 0640 {path} (sudo tophits systemd install --system does it)"
+    if mode & 0o007:
+        yield Check("paths", Level.ERROR, f"{path} is mode {mode:04o}: others can read your secrets", fix)
+    elif not os.access(path, os.R_OK):
+        yield Check("paths", Level.ERROR, f"{path} is not readable by the service user", fix)
+    else:
+        owner, group = pwd.getpwuid(info.st_uid).pw_name, grp.getgrgid(info.st_gid).gr_name
+        yield Check("paths", Level.OK, f"{path.name} is {mode:04o} {owner}:{group}: the service reads, others cannot")
+
+
 def paths(settings: Settings, fix: bool) -> Findings:
     """Directories (which chain entry, writable, private, free space) and secret files."""
     paths = settings.paths
+    # Under a system unit the config directory is systemd's ConfigurationDirectory=: read-only to the
+    # service by design, so it must be readable, not writable nor 0700.
+    read_only_config = paths.origins.get("config") == "CONFIGURATION_DIRECTORY"
     for name, directory in (("state", paths.state_dir), ("config", paths.config_dir)):
         origin = paths.origins.get(name, "")
+        if name == "config" and read_only_config and directory.exists():
+            readable = os.access(directory, os.R_OK | os.X_OK)
+            yield Check(
+                "paths",
+                Level.OK if readable else Level.ERROR,
+                f"config directory {directory} (from {origin}, read-only to the service)"
+                + ("" if readable else " is not readable by the service user"),
+                None if readable else f"chmod 0755 {directory}",
+            )
+            continue
         if not directory.exists():
             if not fix:
                 level = Level.ERROR if name == "state" and paths.token_file.exists() else Level.WARNING
@@ -99,6 +134,9 @@ def paths(settings: Settings, fix: bool) -> Findings:
             )
     for secret in (paths.env_file, paths.token_file):
         if not secret.exists():
+            continue
+        if secret == paths.env_file and read_only_config:
+            yield from _service_readable(secret)
             continue
         problems = list(_private(secret, 0o600, Level.ERROR, "others can read your secrets", fix))
         yield from problems

@@ -1,0 +1,89 @@
+"""The fast commands stay fast: each is run as a real process on a terminal, and the heavy modules it
+must not import are read from its `sys.modules` (a behaviour, not a timing; the timings live in
+benchmarks/run.py)."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import WORLD_START, Simulation
+
+# What a command that reads local state only must never load: the Spotify client and HTTP stack,
+# the fuzzy matcher, and pydantic (Typer converts option values through it unless cli.py's
+# deferred coercion spares it).
+NETWORK_AND_MATCHING = ("spotipy", "requests", "rapidfuzz", "pydantic")
+HEAVY = (*NETWORK_AND_MATCHING, "rich")
+PROBE = """
+import sys
+from pathlib import Path
+
+report = Path(sys.argv[1])
+sys.argv = ["tophits", *sys.argv[2:]]
+from spotify_tophits.cli import main
+
+try:
+    main()
+except SystemExit:
+    pass
+finally:
+    report.write_text(" ".join(name for name in HEAVY if name in sys.modules))
+"""
+
+
+def heavy_imports(arguments: list[str], report: Path) -> set[str]:
+    """Run tophits with stdout and stderr on a pseudo-terminal; return the heavy modules it imported."""
+    controller, terminal = pty.openpty()
+    # A terminal's buffer is small: read what the command writes so that it never blocks.
+    drain = threading.Thread(target=_drain, args=(controller,), daemon=True)
+    drain.start()
+    try:
+        subprocess.run(
+            [sys.executable, "-c", f"HEAVY = {HEAVY!r}\n{PROBE}", str(report), *arguments],
+            stdin=subprocess.DEVNULL,
+            stdout=terminal,
+            stderr=terminal,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(terminal)
+        drain.join(timeout=10)
+        os.close(controller)
+    return set(report.read_text().split())
+
+
+def _drain(descriptor: int) -> None:
+    try:
+        while os.read(descriptor, 65536):
+            pass
+    except OSError:  # EIO once the last writer has closed the terminal
+        return
+
+
+@pytest.fixture
+def three_days(simulation: Simulation) -> Simulation:
+    """An authorised installation with three days of charts and playlists in its state DB."""
+    simulation.run_days(WORLD_START, 3)
+    return simulation
+
+
+def test_fast_commands_on_a_terminal_import_no_heavy_module(three_days: Simulation, tmp_path: Path):
+    forbidden = {
+        "--help": HEAVY,
+        "status": NETWORK_AND_MATCHING,
+        "status --json": HEAVY,
+        "status --check": HEAVY,
+        "doctor --offline": NETWORK_AND_MATCHING,
+    }
+
+    imported = {command: heavy_imports(command.split(), tmp_path / "report") for command in forbidden}
+
+    assert {command: modules & set(forbidden[command]) for command, modules in imported.items()} == {
+        command: set() for command in forbidden
+    }
