@@ -95,21 +95,15 @@ def main_options(
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail; -vv for debug logs.")] = 0,
     quiet: Annotated[bool, Flag("--quiet", "-q", help="Only errors.")] = False,
     version: Annotated[bool, Flag("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
-    profile: Annotated[
-        str | None, Flag("--profile", metavar="NAME", help="One account's own config and state (or TOPHITS_PROFILE).")
-    ] = None,
+    profile: Annotated[str | None, Flag(metavar="NAME", help="This account's files (or TOPHITS_PROFILE).")] = None,
 ) -> None:
     """Keep Daily, Weekly, Monthly and Yearly top-hits playlists current on Spotify."""
-    from spotify_tophits.config.paths import PROFILE_VARIABLE, profile_problem
+    from spotify_tophits.config.paths import with_profile
     from spotify_tophits.logs import configure_logging
 
-    problem = profile_problem(profile) if profile is not None else None
-    if problem:
-        fail(f"--profile {profile!r} {problem}", ExitCode.USAGE)
     # A test passes its clock (and sleep) as Click's `obj`; a real run uses the machine's.
     state.update(verbose=verbose, quiet=quiet, clock=context.obj if isinstance(context.obj, Clock) else Clock())
-    # The option wins over TOPHITS_PROFILE; settings read the profile from this environment.
-    state["environ"] = dict(os.environ) | ({PROFILE_VARIABLE: profile} if profile else {})
+    state["environ"] = guarded(lambda: with_profile(os.environ, profile))  # settings read the profile from it
     configure_logging(verbose, quiet)
 
 
@@ -133,6 +127,12 @@ def guarded(action: Callable[[], T]) -> T:
         if state["verbose"]:
             traceback.print_exc()
         fail(f"internal error: {type(error).__name__}: {error} (a bug; run with -v for the traceback and report it)", 1)
+
+
+def check_exit(code: int, line: str) -> NoReturn:
+    """Print a monitoring-plugin line and exit with its code."""
+    typer.echo(line)
+    raise typer.Exit(code)
 
 
 def services() -> Services:
@@ -211,21 +211,15 @@ def status(
     from spotify_tophits.actions.status import add_live, collect_status, status_check
 
     if all_profiles:
-        from spotify_tophits.actions.profiles import all_profiles as every
-        from spotify_tophits.actions.profiles import all_profiles_check
+        from spotify_tophits.actions import profiles as household
 
-        now = state["clock"].now()
-        statuses = every(state["environ"], now)
+        statuses = household.all_profiles(state["environ"], state["clock"].now())
         if check:
-            code, line = all_profiles_check(statuses)
-            typer.echo(line)
-            raise typer.Exit(code)
-        render.all_status(statuses, now, as_json)
+            check_exit(*household.all_profiles_check(statuses))
+        render.all_status(statuses, state["clock"].now(), as_json)
         return
     if check:
-        code, line = status_check(load_settings, state["clock"].now)
-        typer.echo(line)
-        raise typer.Exit(code)
+        check_exit(*status_check(load_settings, state["clock"].now))
     tools = services()
     now = tools.clock()
     report = guarded(lambda: collect_status(tools.settings, now))
