@@ -21,6 +21,13 @@ class ChartRow:
     spotify_id: str | None = None
     source_track_id: str | None = None
     duration_ms: int | None = None
+    # The content rating the source published: True explicit, False clean, None not said.
+    explicit: bool | None = None
+
+    def __post_init__(self) -> None:
+        # One spelling of an ISRC everywhere (cache key, stored row, comparisons): some sources send lower case.
+        if self.isrc is not None:
+            object.__setattr__(self, "isrc", self.isrc.strip().replace("-", "").upper() or None)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,6 +23,7 @@ import typer.core
 
 from spotify_tophits import __version__, render
 from spotify_tophits.errors import ExitCode, TophitsError
+from spotify_tophits.optioncoercion import defer_coercion
 from spotify_tophits.services import Clock, Services
 
 if TYPE_CHECKING:
@@ -31,33 +32,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class _DeferredCoercion:
-    """Typer's coercion of one parameter, built only for a value that needs converting.
-
-    Typer (0.2x) converts every non-bool parameter through a pydantic TypeAdapter, built on first
-    use, so any command with an int or str option, given or not, imports pydantic (about as long
-    as importing Typer itself). The values Click already hands over in their final type (an absent
-    option's None, -v's count, a plain str) need no conversion; anything else gets Typer's own.
-    """
-
-    def __init__(self, descriptor: Any, build: Callable[[Any], Any]) -> None:
-        self.descriptor, self.build = descriptor, build
-        self.built: Any = None
-
-    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
-        info = self.descriptor.parameter_info
-        if value is None:
-            return () if param.multiple or param.nargs == -1 else None
-        plain = info.parser is None and info.min is None and info.max is None
-        if plain and type(value) is self.descriptor.annotation and type(value) in (int, str):
-            return value
-        if self.built is None:
-            self.built = self.build(self.descriptor)
-        return self.built.coerce(value, param, ctx)
-
-
-if callable(build_runtime_param := getattr(typer.core, "build_runtime_param", None)):
-    setattr(typer.core, "build_runtime_param", functools.partial(_DeferredCoercion, build=build_runtime_param))  # noqa: B010
+# Typer builds a pydantic adapter for every option value; defer it to the values that need one.
+defer_coercion(typer.core)
 # Pretty tracebacks with locals would print tokens and secrets held in local variables. Plain help
 # (rich_markup_mode=None): Rich's help panels cost more start-up than the rest of `--help`.
 app = typer.Typer(
@@ -226,6 +202,22 @@ def status(
     if live:
         report = guarded(lambda: add_live(report, tools, now))
     render.status_json(report) if as_json else render.status_report(report, now)
+
+
+@app.command()
+def show(
+    playlist: Annotated[str, typer.Argument(help="daily, weekly, monthly or yearly.")] = "daily",
+    period: Annotated[str | None, Flag("--period", help="An earlier monthly (2026-11) or yearly (2026) one.")] = None,
+    explain: Annotated[int | None, Flag("--explain", metavar="N", help="Why entry N sits where it does.")] = None,
+    as_json: Annotated[bool, Flag("--json", help="One JSON object (schema: show.schema.json).")] = False,
+    as_csv: Annotated[bool, Flag("--csv", help="A header row and one row per entry (RFC 4180).")] = False,
+) -> None:
+    """Show a playlist as a chart: movement, points, chart days, peak, sources and match (local, fast)."""
+    from spotify_tophits.actions.show import show_playlist
+
+    tools = services()
+    view = guarded(lambda: show_playlist(tools.settings, playlist, period, tools.clock(), explain, as_json, as_csv))
+    render.show_view(view)
 
 
 @app.command()

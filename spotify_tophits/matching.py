@@ -111,6 +111,12 @@ def split_artists(text: str) -> list[str]:
     return [name.strip() for name in ARTIST_SEPARATORS.split(text) if name and name.strip()]
 
 
+def primary_name(artists: Sequence[str]) -> str:
+    """Return the first artist of a credit as written ("Gunna & Future" gives "Gunna"), for search filters."""
+    names = split_artists(artists[0]) if artists else []
+    return names[0] if names else ""
+
+
 def primary_artist(artists: Sequence[str]) -> str:
     """Return the normalised first artist of a credit."""
     names = split_artists(artists[0]) if artists else []

@@ -53,6 +53,8 @@ class Services:
     retry_policy: RetryPolicy | None = None
     clock: Callable[[], datetime.datetime] = utc_now
     sleep: Callable[[float], None] = time.sleep
+    # Seconds on a clock that only moves forward, for pacing requests (a test passes virtual time).
+    monotonic: Callable[[], float] = time.monotonic
 
     @classmethod
     def from_clock(cls, settings: Settings, clock: Clock) -> Services:

@@ -161,6 +161,22 @@ class Sleeps:
         self.calls.append(seconds)
 
 
+@dataclasses.dataclass
+class VirtualTime:
+    """Monotonic seconds that pass only when something sleeps: tophits' Deezer pacer and the emulator's Deezer
+    limit read the same clock, so a test sees exactly what the limit would say, without waiting."""
+
+    now: float = 1000.0
+    slept: list[float] = dataclasses.field(default_factory=list)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += max(0.0, seconds)
+
+
 @functools.cache
 def shared_world(start: datetime.date) -> World:
     """The sample world starting on `start`, built once per process: it is deterministic and nothing changes it."""

@@ -16,6 +16,7 @@ from spotify_tophits.errors import ConfigError, ExitCode, SourceError
 from spotify_tophits.sandbox.charts import APPLE_ID_BASE
 from spotify_tophits.services import Services
 from spotify_tophits.sources.apple import AppleSource
+from spotify_tophits.sources.deezer_client import DeezerClient
 from spotify_tophits.sources.spotify_charts import SpotifyChartsSource
 from spotify_tophits.store import open_store
 
@@ -24,13 +25,14 @@ runner = TophitsRunner(at(DAY, 7))
 
 
 def apple(settings, store):  # type: ignore[no-untyped-def]
+    session = requests.Session()
     return AppleSource(
         name="apple:us",
         storefront="us",
         base_url=settings.endpoints["apple_rss"],
         itunes_url=settings.endpoints["itunes_api"],
-        deezer_url=settings.endpoints["deezer_api"],
-        session=requests.Session(),
+        deezer=DeezerClient(settings.endpoints["deezer_api"], session, requests_per_5s=10_000, sleep=no_sleep),
+        session=session,
         store=store,
         minimum_rows=10,
         sleep=no_sleep,

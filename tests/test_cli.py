@@ -52,17 +52,8 @@ def test_help_lists_every_command_as_a_real_process():
     commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
     assert result.returncode == 0
     assert set(commands) == {
-        "auth",
-        "update",
-        "demo",
-        "status",
-        "doctor",
-        "backup",
-        "restore",
-        "notify",
-        "systemd",
-        "profiles",
-    }
+        "auth", "update", "demo", "status", "show", "doctor", "backup", "restore", "notify", "systemd", "profiles"
+    }  # fmt: skip
     for name, command in commands.items():
         # Each command starts a row of the Commands panel, followed by the start of its help.
         assert re.search(rf"^\W*{name} +{' '.join(command.help.split()[:3])}", result.stdout, re.MULTILINE), name
@@ -282,6 +273,11 @@ def test_demo_runs_the_pipeline_across_a_month_end(isolated_environment):
     assert "Simulated 3 days, 2026-10-30 to 2026-11-01" in result.output
     assert "Monthly Hits — October 2026 (final): " in result.output
     assert "Daily Hits: 50 tracks" in result.output
+    # It ends with the top 10 of Daily Hits as `tophits show` prints it, moves from the day before included.
+    table = result.output.split("Daily Hits, top 10\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert table[2].split()[:2] == ["#", "move"]
+    assert [row.split()[0] for row in table[3:]] == [str(position) for position in range(1, 11)]
+    assert any(re.match(r"^\s*\d+\s+(▲\d+|▼\d+|=|NEW|RE)\s", row) for row in table[3:])
 
 
 def test_demo_without_a_last_day_ends_on_the_day_of_the_clock_it_is_given(isolated_environment):

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import csv
 import datetime
+import io
+import json
+from pathlib import Path
 
-from conftest import Simulation
+import jsonschema
+import pytest
+from conftest import Simulation, TophitsRunner, at, write_config
+from typer.testing import Result
 
+from spotify_tophits.cli import app
+from spotify_tophits.matching import primary_artist
 from spotify_tophits.sandbox.server import Emulator
-from spotify_tophits.sandbox.world import World
+from spotify_tophits.sandbox.world import Song, World
 from spotify_tophits.store import open_store
 
 DAY = datetime.date(2026, 11, 10)
@@ -41,3 +50,147 @@ def test_update_records_each_written_version_with_entries_as_written(
         assert entry.title == song_of[entry.spotify_id].title
         assert entry.match_method in ("isrc", "text")
         assert entry.match_confidence is not None and 0 < entry.match_confidence <= 1
+
+
+# -- a hand-made history: three chart days over a CSV source of 12 known tracks ---------------------------------
+SCHEMA = json.loads((Path(__file__).parents[1] / "spotify_tophits" / "schemas" / "show.schema.json").read_text())
+FIRST = datetime.date(2026, 11, 10)
+
+
+def distinct_songs(world: World, count: int) -> list[Song]:
+    """`count` chart songs on Spotify with different primary artists and titles, so no cap or dedupe applies."""
+    chosen: list[Song] = []
+    for song in world.chart(FIRST):
+        keys = {(primary_artist(other.artists), other.title.lower()) for other in chosen}
+        if song.spotify_id and not any(
+            primary_artist(song.artists) == artist or song.title.lower() == title for artist, title in keys
+        ):
+            chosen.append(song)
+    return chosen[:count]
+
+
+# The first song's chart title needs CSV quoting both ways: a comma and double quotes.
+QUOTED_TITLE = 'Comma, "Quoted" Title'
+
+
+def write_chart(path: Path, songs: list[Song], first: Song) -> None:
+    lines = ["rank,uri,artist_names,track_name"]
+    for rank, song in enumerate(songs, start=1):
+        artists = ", ".join(song.artists).replace('"', '""')
+        title = (QUOTED_TITLE if song is first else song.title).replace('"', '""')
+        lines.append(f'{rank},spotify:track:{song.spotify_id},"{artists}","{title}"')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def charted(environment, authorised, emulator: Emulator, world: World, tmp_path: Path) -> list[Song]:
+    """Three daily runs of `tophits update` over hand-made charts; return the 14 songs used (s0 … s13)."""
+    chart = tmp_path / "chart.csv"
+    write_config(environment, f'timezone = "UTC"\nsources = ["csv:{chart}"]\n')
+    s = distinct_songs(world, 14)
+    days = [
+        [s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11]],
+        [s[1], s[0], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[12]],
+        [s[2], s[0], s[1], s[11], s[3], s[4], s[5], s[6], s[7], s[8], s[13], s[12]],
+    ]
+    for offset, songs in enumerate(days):
+        write_chart(chart, songs, s[0])
+        result = TophitsRunner().invoke(app, ["update"], now=at(FIRST + datetime.timedelta(days=offset)))
+        assert result.exit_code == 0, result.output
+    return s
+
+
+def show(*args: str) -> Result:
+    return TophitsRunner().invoke(app, ["show", *args], now=at(FIRST + datetime.timedelta(days=2), 12))
+
+
+def test_show_json_gives_hand_computed_movement_and_peaks_and_validates_against_its_schema(charted):
+    s = charted
+
+    result = show("daily", "--json")
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    jsonschema.Draft202012Validator(SCHEMA).validate(document)
+    entries = document["entries"]
+    assert [entry["spotify_id"] for entry in entries] == [
+        song.spotify_id for song in (s[2], s[0], s[1], s[11], s[3], s[4], s[5], s[6], s[7], s[8], s[13], s[12])
+    ]
+    assert [entry["movement"] for entry in entries] == [
+        "up", "same", "down", "re-entry", "down", "down", "down", "down", "down", "down", "new", "same"
+    ]  # fmt: skip
+    assert [entry["previous_position"] for entry in entries] == [3, 2, 1, None, 4, 5, 6, 7, 8, 9, None, 12]
+    assert [entry["peak_position"] for entry in entries] == [1, 1, 1, 4, 4, 5, 6, 7, 8, 9, 11, 12]
+    third = FIRST + datetime.timedelta(days=2)
+    assert document["window"] == {"start": third.isoformat(), "end": third.isoformat()}
+    assert document["playlist"] == "daily" and document["name"] == "Daily Hits"
+    assert [entry["points"] for entry in entries] == [round((12 - rank + 1) / 12, 6) for rank in range(1, 13)]
+    assert entries[0]["match"] == {"method": "spotify-id", "confidence": 1.0}
+    assert entries[0]["sources"] == [f"csv:{Path(entries[0]['sources'][0][4:])}"]
+    assert entries[0]["chart_days"] == 1
+    assert document["url"].startswith("https://open.spotify.com/playlist/")
+
+
+def test_show_table_marks_movement_with_arrows_new_and_re(charted):
+    result = show()
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Daily Hits"
+    rows = [line.split() for line in lines if line.strip()[:2].strip().isdigit()]
+    assert [row[1] for row in rows] == ["▲2", "=", "▼2", "RE", "▼1", "▼1", "▼1", "▼1", "▼1", "▼1", "NEW", "="]
+
+
+def test_show_csv_round_trips_through_dictreader_with_the_json_fields(charted):
+    as_json = json.loads(show("--json").stdout)["entries"]
+
+    result = show("--csv")
+
+    assert result.exit_code == 0
+    text = result.stdout_bytes.decode()
+    assert text.endswith("\r\n") and '"Comma, ""Quoted"" Title"' in text
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert len(rows) == len(as_json) == 12
+    for row, entry in zip(rows, as_json, strict=True):
+        assert int(row["position"]) == entry["position"]
+        assert row["movement"] == entry["movement"]
+        assert row["title"] == entry["title"]
+        assert row["artists"].split("; ") == entry["artists"]
+        assert float(row["points"]) == entry["points"]
+        assert (int(row["previous_position"]) if row["previous_position"] else None) == entry["previous_position"]
+        assert row["match_method"] == entry["match"]["method"]
+    assert rows[1]["title"] == QUOTED_TITLE
+
+
+def test_show_explain_lists_points_by_day_and_source_summing_to_the_entry(charted, authorised):
+    result = show("--explain", "3")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    third = (FIRST + datetime.timedelta(days=2)).isoformat()
+    day_rows = [line.split() for line in lines if line.strip().startswith(third)]
+    assert len(day_rows) == 1
+    _day, _source, rank, rows, points = day_rows[0]
+    assert (rank, rows) == ("3", "12")
+    assert float(points) == pytest.approx(10 / 12, abs=1e-4)
+    assert "total 0.8333" in result.stdout
+    assert "above: #2" in result.stdout and "decided by points" in result.stdout
+    assert "note:" not in result.stdout
+
+
+def test_show_rejects_an_unknown_playlist_a_bad_period_and_json_with_csv(charted):
+    assert show("hourly").exit_code == 2
+    bad_period = show("monthly", "--period", "11-2026")
+    assert bad_period.exit_code == 2 and "write it like 2026-11" in bad_period.output
+    assert show("daily", "--period", "2026").exit_code == 2
+    assert show("--json", "--csv").exit_code == 2
+    assert show("--explain", "13").exit_code == 2
+
+
+def test_show_period_picks_a_monthly_playlist_by_month(charted):
+    result = show("monthly", "--period", "2026-11", "--json")
+
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    assert document["period"] == "2026-11" and document["name"] == "Monthly Hits — November 2026"
+    assert len(document["entries"]) == 14

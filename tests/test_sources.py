@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 from pathlib import Path
 
 import pytest
@@ -13,21 +14,27 @@ from spotify_tophits.errors import ExitCode, SourceError
 from spotify_tophits.sources.base import Pacer
 from spotify_tophits.sources.csvfile import CsvSource, parse_csv
 from spotify_tophits.sources.deezer import DeezerSource
+from spotify_tophits.sources.deezer_client import DeezerClient
 from spotify_tophits.store import open_store
 
 DAY = datetime.date(2026, 11, 10)
 
 
-def deezer_source(settings, store, **options):  # type: ignore[no-untyped-def]
+def deezer_source(settings, store, *, sleep=no_sleep, clock=None, requests_per_5s=10_000, monotonic=time.monotonic):  # type: ignore[no-untyped-def]
+    client = DeezerClient(
+        settings.endpoints["deezer_api"],
+        requests.Session(),
+        requests_per_5s=requests_per_5s,
+        sleep=sleep,
+        monotonic=monotonic,
+    )
     return DeezerSource(
         name="deezer:worldwide",
         playlist_id=WORLDWIDE,
-        base_url=settings.endpoints["deezer_api"],
-        session=requests.Session(),
+        client=client,
         store=store,
         minimum_rows=10,
-        pacer=None,
-        **({"sleep": no_sleep, "clock": lambda: at(DAY)} | options),
+        clock=clock or (lambda: at(DAY)),
     )
 
 

@@ -34,8 +34,19 @@ def old_schema_db(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with monkeypatch.context() as patch:
         patch.setattr(schema, "SCHEMA_VERSION", 1)
         old = store.open_store(path)
-        rows = chart_row_values(20)
-        old.save_observation("deezer:worldwide", "1", DAY, NOW, rows)
+        # Written with the first release's columns: today's save_observation knows newer ones.
+        with old.transaction() as connection:
+            connection.execute(
+                "INSERT INTO observations (id, source, chart_id, chart_date, fetched_at, row_count)"
+                " VALUES (1, 'deezer:worldwide', '1', ?, ?, 20)",
+                (DAY.isoformat(), NOW.isoformat()),
+            )
+            connection.executemany(
+                "INSERT INTO chart_rows (observation_id, rank, title, artists, isrc, source_track_id, spotify_id,"
+                " duration_ms, resolution_key, song_key, artist_key) VALUES (1, :rank, :title, :artists, :isrc,"
+                " :source_track_id, :spotify_id, :duration_ms, :resolution_key, :song_key, :artist_key)",
+                [row | {"artists": json.dumps(row["artists"])} for row in chart_row_values(20)],
+            )
         assert old.connection.execute("PRAGMA user_version").fetchone()[0] == 1
         old.close()
 

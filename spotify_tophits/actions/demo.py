@@ -15,6 +15,7 @@ from pathlib import Path
 import requests
 
 from spotify_tophits.actions.auth import authorise
+from spotify_tophits.actions.show import ShowResult, collect_show
 from spotify_tophits.actions.update import UpdateResult, run_update
 from spotify_tophits.config import load_settings
 from spotify_tophits.sandbox.server import Emulator
@@ -30,6 +31,9 @@ sources = ["deezer:worldwide", "apple:us"]
 # The emulator has no request limit; the real Deezer allows 50 requests per 5 s per IP.
 requests_per_5s = 10000
 """
+
+# How many entries of Daily Hits the demo ends with.
+DEMO_TOP = 10
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +56,7 @@ class DemoResult:
     playlists: list[DemoPlaylist]
     requests: int
     writes: int
+    daily_top: ShowResult | None = None
 
     def source_totals(self) -> dict[str, tuple[int, int, int]]:
         """Return, per source, the charts fetched, the rows and the rows matched over the whole demo."""
@@ -106,6 +111,9 @@ def run_demo(
             updates.append(result)
             if progress is not None:
                 progress(result)
+        daily = collect_show(settings, "daily", None, last_day)
+        # The top of the chart, as `tophits show` prints it, with movement from the day before.
+        daily_top = dataclasses.replace(daily, name=f"{daily.name}, top {DEMO_TOP}", entries=daily.entries[:DEMO_TOP])
         store = services.open_state()
         try:
             playlists = []
@@ -126,4 +134,5 @@ def run_demo(
             writes=emulator.count("PUT /playlists")
             + emulator.count("POST /playlists")
             + emulator.count("POST /me/playlists"),
+            daily_top=daily_top if daily.entries else None,
         )

@@ -17,6 +17,7 @@ from typing import Any
 
 from spotify_tophits import ranking
 from spotify_tophits.actions.entries import written_entries
+from spotify_tophits.budget import SearchBudget
 from spotify_tophits.charts import Chart, ChartRow
 from spotify_tophits.config import PlaylistSettings, Settings
 from spotify_tophits.errors import (
@@ -28,12 +29,13 @@ from spotify_tophits.errors import (
     UsageError,
 )
 from spotify_tophits.lock import run_lock
-from spotify_tophits.matching import primary_artist, resolve, song_key
+from spotify_tophits.matching import primary_artist, song_key
 from spotify_tophits.overrides import apply_overrides, load_overrides
 from spotify_tophits.playlists import Outcome, PlaylistOutcome, PlaylistSync
 from spotify_tophits.ranking import RankedRow
 from spotify_tophits.retry import honour_not_before
 from spotify_tophits.services import Services
+from spotify_tophits.sources.base import capped
 from spotify_tophits.sources.registry import build_sources
 from spotify_tophits.spotify import ReadOnlyGateway, SpotifyGateway, Track
 from spotify_tophits.store import PlaylistState, RunResult, Store, WrittenVersion
@@ -76,6 +78,7 @@ class UpdateResult:
     rows_new: int = 0
     rows_matched: int = 0
     searches: int = 0
+    deferred: int = 0
     requests: dict[str, Any] = dataclasses.field(default_factory=dict)
     warnings: list[str] = dataclasses.field(default_factory=list)
     dry_run: bool = False
@@ -106,6 +109,7 @@ class UpdateResult:
             "unmatched": len(self.unmatched),
             "low_confidence": len(self.low_confidence),
             "searches": self.searches,
+            "deferred": self.deferred,
             "requests": self.requests,
             "warnings": self.warnings,
         }
@@ -127,6 +131,8 @@ class _Run:
         # One retry budget for every request of this run, Spotify's and the chart sources' (DESIGN §5).
         self.budget = services.retry_budget()
         self._gateway: SpotifyGateway | None = None
+        # Every search of this run draws from this one budget; rows past it wait for the next run.
+        self.search_budget = SearchBudget(self.settings.search_budget)
         self._rows: tuple[datetime.date, datetime.date, list[RankedRow]] | None = None
         self.result = UpdateResult(run_id=None, today=self.today, dry_run=dry_run)
         self.overrides = load_overrides(self.settings.paths.config_dir / "overrides.toml")
@@ -176,6 +182,7 @@ class _Run:
         return self._gateway.stats.summary() if self._gateway is not None else {"total": 0}
 
     def search(self, query: str) -> Sequence[Track]:
+        self.search_budget.spend()
         self.result.searches += 1
         return self.gateway.search_tracks(query)
 
@@ -191,6 +198,7 @@ class _Run:
             lambda: self.gateway,
             clock=lambda: self.now,
             sleep=self.services.sleep,
+            monotonic=self.services.monotonic,
             budget=self.budget,
         )
         for source in sources:
@@ -205,7 +213,7 @@ class _Run:
                 self.store.record_source(source.name, self.now, error.message)
                 continue
             self.store.record_source(source.name, self.now, None)
-            charts.append(chart)
+            charts.append(capped(chart, self.settings.chart_row_cap(source.name)))
         failed = [report.status == SourceStatus.FAILED for report in self.result.sources]
         if failed and all(failed) and not charts:
             raise SourceError(
@@ -218,9 +226,11 @@ class _Run:
     # -- step 3 and 4: store and resolve ------------------------------------------------------------------
     def resolve_row(self, row: ChartRow, source: str) -> dict[str, Any]:
         """Resolve one chart row and return it as the store saves it, counting matches for the run."""
-        outcome = resolve(row, self.search, self.store, self.local_now)
+        outcome = self.search_budget.resolve(self.search, row, self.store, self.local_now)
         self.result.rows_new += 1
-        if outcome.spotify_id:
+        if outcome.method == "unresolved":
+            self.result.deferred += 1
+        elif outcome.spotify_id:
             self.result.rows_matched += 1
             if outcome.confidence < LOW_CONFIDENCE and not outcome.cached:
                 self.result.low_confidence.append((source, ", ".join(row.artists), row.title, outcome.confidence))
@@ -241,7 +251,9 @@ class _Run:
         }
 
     def store_charts(self, charts: Sequence[Chart]) -> None:
-        """Store and resolve new charts."""
+        """Resolve rows earlier runs left unresolved (oldest charts first), then store and resolve new charts."""
+        for values in self.store.unresolved_rows(datetime.date(self.today.year, 1, 1), self.search_budget.remaining):
+            self.search_budget.resolve(self.search, ChartRow(**values), self.store, self.local_now)
         for chart in charts:
             rows = [self.resolve_row(row, chart.source) for row in chart.rows]
             matched = sum(1 for row in rows if row.pop("matched"))
@@ -249,6 +261,8 @@ class _Run:
             self.result.sources.append(
                 SourceReport(chart.source, SourceStatus.FETCHED, rows=len(rows), matched=matched)
             )
+        if self.result.deferred:
+            self.result.warnings.append(self.search_budget.describe_waiting(self.result.deferred))
 
     def retry_misses(self, plans: Sequence[tuple[PlaylistSettings, ranking.Window | None]]) -> None:
         """Retry cached misses whose back-off has passed, for charts that can still reach a playlist.
@@ -259,7 +273,7 @@ class _Run:
         since = min([datetime.date(self.today.year, 1, 1)] + [window.start for _, window in plans if window])
         for values in self.store.due_misses(since, self.now):
             row = ChartRow(**values)
-            outcome = resolve(row, self.search, self.store, self.local_now)
+            outcome = self.search_budget.resolve(self.search, row, self.store, self.local_now)
             if outcome.spotify_id:
                 logger.info("resolved on retry: %s – %s", ", ".join(row.artists), row.title)
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from spotify_tophits.budget import DEFAULT_SEARCH_BUDGET, MAXIMUM_SEARCH_BUDGET
 from spotify_tophits.config.notify import NotifySettings, parse_notify
 from spotify_tophits.config.paths import Paths, resolve_paths
 from spotify_tophits.config.reader import TableReader
@@ -62,7 +63,12 @@ TOP_LEVEL_KEYS = {
     "notify",
     "metrics",
     "weights",
+    "search_budget",
+    "chart_rows",
 }
+# A chart longer than its cap is cut to its best ranks: one search per row must not burn the quota.
+DEFAULT_CHART_ROWS = 200
+MAXIMUM_CHART_ROWS = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,10 +115,16 @@ class Settings:
     backup: BackupSettings
     notify: NotifySettings
     config_file_found: bool
+    search_budget: int = DEFAULT_SEARCH_BUDGET
+    chart_rows: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    def chart_row_cap(self, source: str) -> int:
+        """Return how many rows of a source's chart are kept (its best ranks): `[chart_rows]` or the default."""
+        return self.chart_rows.get(source, DEFAULT_CHART_ROWS)
 
     def enabled_playlists(self) -> list[PlaylistSettings]:
         """Return the enabled playlists in their canonical order."""
@@ -194,6 +206,17 @@ def _parse_weights(reader: TableReader, sources: tuple[str, ...]) -> dict[str, f
     return weights
 
 
+def _parse_chart_rows(reader: TableReader, sources: tuple[str, ...]) -> dict[str, int]:
+    reader.check_keys(set(sources))
+    caps = {}
+    for source in reader.table:
+        cap = reader.get(source, int, DEFAULT_CHART_ROWS)
+        if not 1 <= cap <= MAXIMUM_CHART_ROWS:
+            raise reader.fail(source, cap, f"is out of range; use a whole number from 1 to {MAXIMUM_CHART_ROWS}")
+        caps[source] = cap
+    return caps
+
+
 def _parse_backup(reader: TableReader, paths: Paths) -> BackupSettings:
     reader.check_keys({"directory", "keep_last", "keep_daily", "keep_weekly", "keep_monthly", "max_age_hours"})
     directory = reader.get("directory", str, "")
@@ -265,6 +288,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     min_chart_rows = reader.get("min_chart_rows", int, 10)
     if min_chart_rows < 1:
         raise reader.fail("min_chart_rows", min_chart_rows, "must be at least 1")
+    search_budget = reader.get("search_budget", int, DEFAULT_SEARCH_BUDGET)
+    if not 0 <= search_budget <= MAXIMUM_SEARCH_BUDGET:
+        raise reader.fail(
+            "search_budget", search_budget, f"is out of range; use a whole number from 0 to {MAXIMUM_SEARCH_BUDGET}"
+        )
     deezer_playlists, deezer_rate = _parse_deezer(reader.table_at("deezer"))
     sources = _parse_sources(reader, deezer_playlists)
     playlists_table = reader.table_at("playlists")
@@ -286,4 +314,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         backup=_parse_backup(reader.table_at("backup"), paths),
         notify=parse_notify(reader.table_at("notify"), reader.table_at("metrics")),
         config_file_found=found,
+        search_budget=search_budget,
+        chart_rows=_parse_chart_rows(reader.table_at("chart_rows"), sources),
     )

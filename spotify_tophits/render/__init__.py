@@ -13,6 +13,7 @@ from spotify_tophits.render.operations import (
     done,
     install_plan,
 )
+from spotify_tophits.render.show import show_table, show_view
 from spotify_tophits.render.status import (
     all_status,
     doctor_json,
@@ -41,6 +42,8 @@ __all__ = [
     "pruned",
     "restore_plan",
     "restore_result",
+    "show_table",
+    "show_view",
     "status_json",
     "status_report",
     "update_result",

@@ -85,12 +85,15 @@ def demo_result(result: DemoResult, kept: bool) -> None:
     echo(f"{result.requests} requests to the emulator, {result.writes} of them writes.")
     for name, (charts, rows, matched) in result.source_totals().items():
         echo(f"  {name}: {charts} charts, {rows} rows, {matched / rows:.0%} matched to Spotify")
+    echo()
     for playlist in result.playlists:
-        echo()
         label = " (final)" if playlist.status == "final" else ""
         echo(f"{playlist.name}{label}: {len(playlist.tracks)} tracks")
-        for position, track in enumerate(playlist.tracks[:5], start=1):
-            echo(f"  {position:>2}. {track}")
+    if result.daily_top is not None:
+        from spotify_tophits.render.show import show_table
+
+        echo()
+        show_table(result.daily_top)
     echo()
     echo("Run history (last 5):")
     for update in result.updates[-5:]:

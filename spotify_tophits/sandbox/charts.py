@@ -6,8 +6,11 @@ Shapes follow the real services, quirks included: Deezer answers errors as HTTP 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
+from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from spotify_tophits.matching import normalise
@@ -19,6 +22,31 @@ if TYPE_CHECKING:
 
 APPLE_ID_BASE = 1_500_000_000
 
+# What the real Deezer answers, with HTTP 200, to the request over its limit.
+DEEZER_QUOTA_ANSWER = {"error": {"type": "Exception", "message": "Quota limit exceeded", "code": 4}}
+
+
+@dataclasses.dataclass
+class DeezerLimit:
+    """Deezer's request limit (50 per 5 s per IP) over every Deezer path, on a clock a test may make virtual."""
+
+    requests: int
+    seconds: float
+    clock: Callable[[], float]
+    arrivals: deque[float] = dataclasses.field(default_factory=deque)
+    refused: int = 0
+
+    def admit(self) -> bool:
+        """Count one arrival; return whether it fits in the window (refused ones count too, as on Deezer)."""
+        now = self.clock()
+        while self.arrivals and now - self.arrivals[0] >= self.seconds:
+            self.arrivals.popleft()
+        self.arrivals.append(now)
+        if len(self.arrivals) > self.requests:
+            self.refused += 1
+            return False
+        return True
+
 
 def apple_title(song: Song) -> str:
     """Apple names featured artists in the title ("Song (feat. X)") and credits only the main artist."""
@@ -26,6 +54,11 @@ def apple_title(song: Song) -> str:
 
 
 def deezer_route(emulator: Emulator, method: str, path: str, query: dict[str, str]) -> Response:
+    if emulator.deezer_limit is not None:
+        with emulator.lock:
+            admitted = emulator.deezer_limit.admit()
+        if not admitted:
+            return 200, DEEZER_QUOTA_ANSWER, {}
     if method != "GET":
         raise HttpError(405, "Method not allowed")
     match = re.fullmatch(r"/playlist/(\d+)/tracks", path)
@@ -82,7 +115,8 @@ def apple_route(emulator: Emulator, path: str) -> Response:
             "releaseDate": "2026-01-01",
             "kind": "songs",
             "artistId": str(sum(map(ord, song.artists[0]))),
-            "contentAdvisoryRating": "Explict" if song.number % 5 == 0 else "",
+            # The real feed spells it "Explict", and leaves the key out for other songs.
+            **({"contentAdvisoryRating": "Explict"} if song.explicit else {}),
             "genres": [{"genreId": "14", "name": "Pop"}],
             "url": f"https://music.apple.com/{match.group(1)}/song/{APPLE_ID_BASE + song.number}",
         }
@@ -114,7 +148,7 @@ def itunes_route(emulator: Emulator, path: str, query: dict[str, str]) -> Respon
                     "trackName": apple_title(song),
                     "artistName": song.artists[0],
                     "trackTimeMillis": song.duration_ms,
-                    "trackExplicitness": "notExplicit",
+                    "trackExplicitness": "explicit" if song.explicit else "notExplicit",
                 }
             )
     return 200, {"resultCount": len(results), "results": results}, {}
@@ -159,7 +193,9 @@ def deezer_track(song: Song, full: bool) -> dict[str, Any]:
         "link": f"https://www.deezer.com/track/{song.deezer_id}",
         "duration": song.duration_ms // 1000,
         "rank": 900000 - song.number,
-        "explicit_lyrics": False,
+        "explicit_lyrics": song.explicit,
+        "explicit_content_lyrics": 1 if song.explicit else 0,
+        "explicit_content_cover": 0,
         "artist": {"id": 5000 + sum(map(ord, song.artists[0])), "name": song.artists[0], "type": "artist"},
         "album": {"id": 9000 + song.number, "title": f"{song.title} (Single)", "type": "album"},
         "type": "track",

@@ -29,3 +29,10 @@ class HttpError(Exception):
         self.reason = reason
         # Some of Spotify's answers are a bare text body, not the usual JSON error object.
         self.plain = plain
+
+
+def endpoint_template(method: str, path: str) -> str:
+    """Return the endpoint a request counts under: "GET /playlists/{id}/items" for any playlist id."""
+    path = re.sub(r"^/v1", "", path)
+    path = re.sub(r"/(playlists|tracks|track|playlist)/[^/]+", lambda m: f"/{m.group(1)}/{{id}}", path)
+    return f"{method} {path}"

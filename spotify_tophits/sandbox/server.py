@@ -20,13 +20,14 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from spotify_tophits.matching import normalise
 from spotify_tophits.sandbox import accounts, charts, spotify_api
 from spotify_tophits.sandbox.accounts import CLIENT_ID, CLIENT_SECRET
-from spotify_tophits.sandbox.http import HttpError, Response
+from spotify_tophits.sandbox.charts import DeezerLimit
+from spotify_tophits.sandbox.http import HttpError, Response, endpoint_template
 from spotify_tophits.sandbox.spotify_api import SPOTIFY_OWNER, USER_ID
 from spotify_tophits.sandbox.world import CatalogTrack, Song, World, stable_id
 
@@ -97,6 +98,8 @@ class Emulator:
         self.spotify_weekly: tuple[datetime.date, list[Song]] | None = None
         self.deezer_songs = {song.deezer_id: song for song in self.world.songs}
         self.top_tracks: list[str] = []
+        # Off unless a test or benchmark turns it on (`limit_deezer`): most tests lift tophits' pacing.
+        self.deezer_limit: DeezerLimit | None = None
         # The account signed in to the browser (it approves the next authorisation), every known
         # account's display name, and the app's Development Mode user list (User Management).
         self.user_id = USER_ID
@@ -194,6 +197,14 @@ class Emulator:
             self.faults.append(fault)
         return fault
 
+    def limit_deezer(
+        self, requests: int = 50, seconds: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> DeezerLimit:
+        """Enforce Deezer's limit on every Deezer path: over it, answer HTTP 200 with error code 4, as Deezer does."""
+        with self.lock:
+            self.deezer_limit = DeezerLimit(requests, seconds, clock)
+            return self.deezer_limit
+
     def expire_access_tokens(self) -> None:
         """Make every issued access token expired, as if an hour had passed."""
         with self.lock:
@@ -289,12 +300,6 @@ class Emulator:
                     fault.times -= 1
                     return fault
         return None
-
-
-def endpoint_template(method: str, path: str) -> str:
-    path = re.sub(r"^/v1", "", path)
-    path = re.sub(r"/(playlists|tracks|track|playlist)/[^/]+", lambda m: f"/{m.group(1)}/{{id}}", path)
-    return f"{method} {path}"
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

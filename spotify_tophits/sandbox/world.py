@@ -145,6 +145,11 @@ class Song:
     strength: float
     lifetime: float
 
+    @property
+    def explicit(self) -> bool:
+        """One song in five carries explicit lyrics, the same on every service."""
+        return self.number % 5 == 0
+
 
 @dataclasses.dataclass(frozen=True)
 class CatalogTrack:
@@ -236,7 +241,9 @@ class World:
         assert song.spotify_id is not None
         album = f"{song.title} (Single)"
         self.catalog.append(
-            CatalogTrack(song.spotify_id, song.title, song.artists, song.isrc, song.duration_ms, False, album, "single")
+            CatalogTrack(
+                song.spotify_id, song.title, song.artists, song.isrc, song.duration_ms, song.explicit, album, "single"
+            )
         )
         roll = randomiser.random()
         if roll < 0.2:

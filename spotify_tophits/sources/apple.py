@@ -1,12 +1,15 @@
 """Apple Music's most-played feed per storefront: up to 100 songs a day, no key, no ISRC, no duration.
 
-Durations come from the iTunes lookup endpoint (one request for the whole chart), and an ISRC
-from Deezer's search used as an oracle when Deezer has the same recording (title, artist and
-duration must agree). Both are cached per Apple song id, so a song is looked up once.
+Durations and content ratings come from the iTunes lookup endpoint (one request for the whole
+chart), and an ISRC from Deezer's search used as an oracle when Deezer has the same recording
+(title, artist, duration and rating must agree), through the `DeezerClient` every Deezer source
+shares. What is learned is cached per Apple song id with its date; a real "Deezer has nothing" is
+asked again after a growing back-off (1 day doubling to 30), a Deezer error not cached at all.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from spotify_tophits.charts import Chart, ChartRow
 from spotify_tophits.errors import SourceError
 from spotify_tophits.sources.base import get_json, validate_rows
+from spotify_tophits.sources.deezer_client import DeezerClient, DeezerNoDataError, DeezerQuotaError
 
 if TYPE_CHECKING:
     import requests
@@ -22,6 +26,16 @@ if TYPE_CHECKING:
 
 FEED_SIZE = 100
 MAX_FEED_AGE = datetime.timedelta(days=3)
+# iTunes' trackExplicitness: "cleaned" is the edited twin of an explicit song.
+ITUNES_RATINGS = {"explicit": True, "cleaned": False, "notExplicit": False}
+
+
+def apple_rating(value: object) -> bool | None:
+    """Return the rating of a feed's `contentAdvisoryRating` ("Explict" as the real feed spells it, or
+    "Explicit"; "Clean"); None when the feed does not say."""
+    if not isinstance(value, str) or not value:
+        return None
+    return value.casefold() in ("explict", "explicit")
 
 
 def feed_date(text: str) -> datetime.date | None:
@@ -48,7 +62,7 @@ class AppleSource:
         storefront: str,
         base_url: str,
         itunes_url: str,
-        deezer_url: str,
+        deezer: DeezerClient,
         session: requests.Session,
         store: Store,
         minimum_rows: int,
@@ -60,12 +74,15 @@ class AppleSource:
         self.chart_id = f"most-played-{storefront}"
         self.base_url = base_url
         self.itunes_url = itunes_url
-        self.deezer_url = deezer_url
+        self.deezer = deezer
         self.session = session
         self.store = store
         self.minimum_rows = minimum_rows
         self.sleep = sleep
         self.clock = clock
+        # Song ids whose Deezer look-up failed this run (not cached: asked again next run).
+        self.errored: list[str] = []
+        self._quota_spent = False
 
     def _feed(self, size: int) -> dict[str, Any]:
         url = f"{self.base_url}api/v2/{self.storefront}/music/most-played/{size}/songs.json"
@@ -90,37 +107,37 @@ class AppleSource:
         songs = []
         for position, item in enumerate(feed["results"], start=1):
             try:
-                songs.append((position, str(item["id"]), str(item["name"]), str(item["artistName"])))
+                song = (position, str(item["id"]), str(item["name"]), str(item["artistName"]))
             except (KeyError, TypeError):
                 raise SourceError(f"{self.name}: Apple row {position} is missing id/name/artistName; skipped") from None
-        durations = self._durations([song_id for _, song_id, _, _ in songs])
+            songs.append((*song, apple_rating(item.get("contentAdvisoryRating"))))
+        facts = self._itunes_facts([song_id for _, song_id, _, _, _ in songs])
         rows = []
-        for position, song_id, title, artist in songs:
-            isrc = self._isrc(song_id, title, artist, durations.get(song_id))
-            rows.append(
-                ChartRow(
-                    rank=position,
-                    title=title,
-                    artists=(artist,),
-                    isrc=isrc,
-                    source_track_id=song_id,
-                    duration_ms=durations.get(song_id),
-                )
+        for position, song_id, title, artist, rating in songs:
+            duration, looked_up_rating = facts.get(song_id, (None, None))
+            row = ChartRow(
+                rank=position,
+                title=title,
+                artists=(artist,),
+                source_track_id=song_id,
+                duration_ms=duration,
+                explicit=rating if rating is not None else looked_up_rating,
             )
+            rows.append(dataclasses.replace(row, isrc=self._isrc(row)))
         return Chart(self.name, self.chart_id, today, validate_rows(self.name, rows, self.minimum_rows))
 
-    def _durations(self, song_ids: list[str]) -> dict[str, int]:
-        """Return known durations, looking up the unknown ones in one iTunes request (≤ 200 ids)."""
-        durations: dict[str, int] = {}
+    def _itunes_facts(self, song_ids: list[str]) -> dict[str, tuple[int | None, bool | None]]:
+        """Return known (duration, rating) per song, looking up the unknown ones in one iTunes request (≤ 200)."""
+        facts: dict[str, tuple[int | None, bool | None]] = {}
         missing = []
         for song_id in song_ids:
             cached = self.store.get_source_track("apple", song_id)
-            if cached is not None and cached[1]:
-                durations[song_id] = cached[1]
+            if cached is not None and cached.duration_ms:
+                facts[song_id] = (cached.duration_ms, cached.explicit)
             else:
                 missing.append(song_id)
         if not missing:
-            return durations
+            return facts
         try:
             data = get_json(
                 self.session,
@@ -130,39 +147,59 @@ class AppleSource:
                 sleep=self.sleep,
             )
         except SourceError:
-            return durations  # durations only sharpen matching; the chart stands without them
+            return facts  # durations only sharpen matching; the chart stands without them
         for result in data.get("results", []) if isinstance(data, dict) else []:
             if isinstance(result, dict) and result.get("trackId") and isinstance(result.get("trackTimeMillis"), int):
-                durations[str(result["trackId"])] = result["trackTimeMillis"]
-        return durations
+                rating = ITUNES_RATINGS.get(str(result.get("trackExplicitness")))
+                facts[str(result["trackId"])] = (result["trackTimeMillis"], rating)
+        return facts
 
-    def _isrc(self, song_id: str, title: str, artist: str, duration_ms: int | None) -> str | None:
-        """Ask Deezer's search for the same recording and take its ISRC; cached, misses included."""
-        cached = self.store.get_source_track("apple", song_id)
-        if cached is not None:
-            return cached[0]
-        from spotify_tophits.matching import plain_title, score_candidate
+    def _isrc(self, row: ChartRow) -> str | None:
+        """Ask Deezer's search for the same recording and take its ISRC; cached with its date, misses with a
+        back-off, errors not at all."""
+        from spotify_tophits.matching import best_candidate, miss_backoff, plain_title, primary_name
         from spotify_tophits.spotify import Track
 
-        isrc = None
+        song_id = str(row.source_track_id)
+        now = self.clock()
+        cached = self.store.get_source_track("apple", song_id)
+        if cached is not None and (cached.isrc is not None or not cached.due(now)):
+            return cached.isrc
+        if self._quota_spent:
+            self.errored.append(song_id)
+            return None
+        # Deezer's artist filter knows the main artist only: "Gunna & Future" finds nothing there.
+        query = f'artist:"{primary_name(row.artists)}" track:"{plain_title(row.title)}"'
         try:
-            query = f'artist:"{artist}" track:"{plain_title(title)}"'
-            search = f"{self.deezer_url}search"
-            found = get_json(self.session, self.name, search, {"q": query, "limit": 5}, sleep=self.sleep)
-            for item in (found.get("data") or [])[:5] if isinstance(found, dict) else []:
-                candidate = Track(
-                    str(item.get("id")),
-                    str(item.get("title") or ""),
-                    (str((item.get("artist") or {}).get("name") or ""),),
-                    int(item["duration"]) * 1000 if item.get("duration") else None,
-                    None,
-                )
-                if score_candidate(ChartRow(0, title, (artist,), duration_ms=duration_ms), candidate) is not None:
-                    track = f"{self.deezer_url}track/{item['id']}"
-                    details = get_json(self.session, self.name, track, sleep=self.sleep)
-                    isrc = details.get("isrc") if isinstance(details, dict) else None
-                    break
+            found = self.deezer.search(self.name, query, limit=5)
+            candidates = [
+                Track(item.id, item.title, (item.artist,), item.duration_ms, None, explicit=item.explicit)
+                for item in found
+            ]
+            best = best_candidate(row, candidates)
+            isrc = self._deezer_isrc(best.track.id) if best is not None else None
+        except DeezerQuotaError:
+            self._quota_spent = True
+            self.errored.append(song_id)
+            return None
         except SourceError:
-            return None  # try again next time: nothing cached
-        self.store.save_source_track("apple", song_id, isrc, duration_ms, self.clock())
+            self.errored.append(song_id)
+            return None  # asked again next run: nothing cached
+        attempts = 0 if isrc else (cached.attempts if cached else 0) + 1
+        self.store.save_source_track(
+            "apple",
+            song_id,
+            isrc,
+            row.duration_ms,
+            now,
+            explicit=row.explicit,
+            attempts=attempts,
+            retry_after=None if isrc else now + miss_backoff(attempts),
+        )
         return isrc
+
+    def _deezer_isrc(self, track_id: str) -> str | None:
+        try:
+            return self.deezer.track(self.name, track_id).isrc
+        except DeezerNoDataError:
+            return None  # the search listed it, but Deezer has no details: a real miss

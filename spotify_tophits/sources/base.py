@@ -6,7 +6,9 @@ playlist downstream.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -18,6 +20,7 @@ from spotify_tophits.errors import SourceError
 if TYPE_CHECKING:
     import requests
 
+logger = logging.getLogger(__name__)
 USER_AGENT = "tophits/0.1 (+https://github.com/; self-hosted playlist bot)"
 ATTEMPTS = 3
 
@@ -33,6 +36,14 @@ class ChartSource(Protocol):
     def probe(self) -> int:
         """Check the source is reachable and answers in a valid shape; return its row count. Cheap."""
         ...
+
+
+def capped(chart: Chart, cap: int) -> Chart:
+    """Return the chart cut to its best `cap` rows (rows are sorted by rank), so one search per row stays bounded."""
+    if len(chart.rows) <= cap:
+        return chart
+    logger.info("%s: chart has %d rows; kept the best %d ([chart_rows] sets this)", chart.source, len(chart.rows), cap)
+    return dataclasses.replace(chart, rows=chart.rows[:cap])
 
 
 def validate_rows(source: str, rows: list[ChartRow], minimum: int) -> tuple[ChartRow, ...]:

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 SPOTIFY_URI = re.compile(r"^spotify:track:([0-9A-Za-z]{22})$")
+# A chart is a few hundred rows; anything this large is a mistake or hostile, and is refused unread.
+MAX_CSV_BYTES = 16 * 1024 * 1024
+MAX_RANK = 100_000
 
 
 class CsvSource:
@@ -35,17 +38,24 @@ class CsvSource:
             import requests
 
             try:
-                response = self.session.get(self.location, timeout=15)
+                with self.session.get(self.location, timeout=15, stream=True) as response:
+                    if response.status_code != 200:
+                        raise SourceError(f"{self.name}: answered HTTP {response.status_code}; skipped")
+                    data = b""
+                    for chunk in response.iter_content(64 * 1024):
+                        data += chunk
+                        if len(data) > MAX_CSV_BYTES:
+                            raise SourceError(f"{self.name}: larger than {MAX_CSV_BYTES // 2**20} MiB; skipped")
             except requests.RequestException as error:
                 raise SourceError(f"{self.name}: cannot fetch ({type(error).__name__}); skipped") from None
-            if response.status_code != 200:
-                raise SourceError(f"{self.name}: answered HTTP {response.status_code}; skipped")
-            data = response.content
         else:
             try:
-                data = Path(self.location).read_bytes()
+                with Path(self.location).open("rb") as handle:
+                    data = handle.read(MAX_CSV_BYTES + 1)
             except OSError as error:
                 raise SourceError(f"{self.name}: cannot read {self.location}: {error.strerror}; skipped") from None
+            if len(data) > MAX_CSV_BYTES:
+                raise SourceError(f"{self.name}: larger than {MAX_CSV_BYTES // 2**20} MiB; skipped")
         try:
             # utf-8-sig drops the byte-order mark Spotify's and Shazam's exports start with.
             return data.decode("utf-8-sig")
@@ -57,14 +67,30 @@ class CsvSource:
 
     def fetch(self, today: datetime.date) -> Chart:
         """Return the chart in the file; its date comes from a YYYY-MM-DD in the name, else today."""
-        match = DATE_IN_NAME.search(Path(self.location).name)
-        chart_date = datetime.date.fromisoformat(match.group(1)) if match else today
+        name = Path(self.location).name
+        match = DATE_IN_NAME.search(name)
+        chart_date = today
+        if match:
+            try:
+                chart_date = datetime.date.fromisoformat(match.group(1))
+            except ValueError:
+                raise SourceError(
+                    f"{self.name}: file name {name!r} names no real day ({match.group(1)}); skipped"
+                ) from None
         return Chart(self.name, self.chart_id, chart_date, parse_csv(self.name, self._read(), self.minimum_rows))
 
 
 def parse_csv(source: str, text: str, minimum_rows: int) -> tuple[ChartRow, ...]:
     """Parse a chart CSV by header names; raise SourceError naming the line of the first bad row."""
     reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _parse_records(source, reader, minimum_rows)
+    except csv.Error as error:
+        # A field over the csv module's limit (128 KiB), a NUL byte, an unclosed quote.
+        raise SourceError(f"{source}: line {reader.line_num + 1}: not a readable CSV row ({error}); skipped") from None
+
+
+def _parse_records(source: str, reader: csv.DictReader[str], minimum_rows: int) -> tuple[ChartRow, ...]:
     headers = {name.strip().lower() for name in reader.fieldnames or []}
     spotify_format = {"rank", "uri", "artist_names", "track_name"} <= headers
     plain_format = {"rank", "artist", "title"} <= headers
@@ -79,11 +105,13 @@ def parse_csv(source: str, text: str, minimum_rows: int) -> tuple[ChartRow, ...]
         try:
             rank = int(values["rank"])
         except ValueError:
-            raise SourceError(f"{source}: line {line}: rank {values['rank']!r} is not a whole number") from None
+            raise SourceError(f"{source}: line {line}: rank {values['rank'][:40]!r} is not a whole number") from None
+        if not 1 <= rank <= MAX_RANK:
+            raise SourceError(f"{source}: line {line}: rank {values['rank'][:40]} is not between 1 and {MAX_RANK}")
         if spotify_format:
             uri_match = SPOTIFY_URI.match(values["uri"]) or re.search(r"track/([0-9A-Za-z]{22})", values["uri"])
             if not uri_match:
-                raise SourceError(f"{source}: line {line}: {values['uri']!r} is not a Spotify track URI")
+                raise SourceError(f"{source}: line {line}: {values['uri'][:80]!r} is not a Spotify track URI")
             title, artists, spotify_id = values["track_name"], values["artist_names"], uri_match.group(1)
         else:
             title, artists, spotify_id = values["title"], values["artist"], values.get("spotify_id") or None

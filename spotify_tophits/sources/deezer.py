@@ -1,4 +1,10 @@
-"""Deezer: the public "Top <Country>" chart playlists, with ISRCs from `/track/{id}` (looked up once)."""
+"""Deezer: the public "Top <Country>" chart playlists, with ISRCs from `/track/{id}` (looked up once).
+
+Every request goes through the shared `DeezerClient` (one pacer for all sources). What `/track`
+tells us is cached with the day it was learned; Deezer's real "no data" is cached with the same
+growing back-off as a Spotify miss, while any other error is not cached at all, so the next run
+asks again for exactly the tracks that errored.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +14,20 @@ from typing import TYPE_CHECKING, Any
 
 from spotify_tophits.charts import Chart, ChartRow
 from spotify_tophits.errors import SourceError
-from spotify_tophits.sources.base import Pacer, get_json, validate_rows
+from spotify_tophits.matching import miss_backoff
+from spotify_tophits.sources.base import validate_rows
+from spotify_tophits.sources.deezer_client import (
+    DeezerClient,
+    DeezerNoDataError,
+    DeezerQuotaError,
+    DeezerTrack,
+    deezer_explicit,
+)
 
 if TYPE_CHECKING:
-    import requests
-
     from spotify_tophits.store import Store
 
 PAGE = 100
-QUOTA_ERROR_CODE = 4
 MAX_ROWS = 200
 
 
@@ -28,47 +39,25 @@ class DeezerSource:
         *,
         name: str,
         playlist_id: int,
-        base_url: str,
-        session: requests.Session,
+        client: DeezerClient,
         store: Store,
         minimum_rows: int,
-        pacer: Pacer | None,
-        sleep: Callable[[float], None],
         clock: Callable[[], datetime.datetime],
     ) -> None:
         self.name = name
         self.chart_id = str(playlist_id)
         self.playlist_id = playlist_id
-        self.base_url = base_url
-        self.session = session
+        self.client = client
         self.store = store
         self.minimum_rows = minimum_rows
-        self.pacer = pacer
-        self.sleep = sleep
         self.clock = clock
-
-    def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        # Deezer reports errors, its quota included, as HTTP 200 with an "error" object.
-        for attempt in range(3):
-            if self.pacer is not None:
-                self.pacer.wait()
-            data = get_json(self.session, self.name, self.base_url + path, params, sleep=self.sleep)
-            if not isinstance(data, dict):
-                raise SourceError(f"{self.name}: unexpected answer from Deezer {path} (not an object); skipped")
-            error = data.get("error")
-            if not error:
-                return data
-            if isinstance(error, dict) and error.get("code") == QUOTA_ERROR_CODE and attempt < 2:
-                # Deezer's window is 5 s: one full window later the quota is back.
-                self.sleep(5)
-                continue
-            message = error.get("message") if isinstance(error, dict) else error
-            raise SourceError(f"{self.name}: Deezer answered an error for {path}: {message}; skipped")
-        raise SourceError(f"{self.name}: Deezer quota exceeded; skipped")
+        # Track ids whose look-up failed this run (not cached: asked again next run).
+        self.errored: list[str] = []
+        self._quota_spent = False
 
     def probe(self) -> int:
         """Read the first page of the chart playlist only (no track look-ups) and check its shape."""
-        page = self._get(f"playlist/{self.playlist_id}/tracks", {"index": 0, "limit": 10})
+        page = self.client.get(self.name, f"playlist/{self.playlist_id}/tracks", {"index": 0, "limit": 10})
         data = page.get("data")
         if not isinstance(data, list) or not all(
             isinstance(item, dict) and "title" in item and "artist" in item for item in data
@@ -83,7 +72,8 @@ class DeezerSource:
         """Return today's chart from the Deezer playlist, every row with its ISRC when Deezer has one."""
         items: list[Any] = []
         while len(items) < MAX_ROWS:
-            page = self._get(f"playlist/{self.playlist_id}/tracks", {"index": len(items), "limit": PAGE})
+            path = f"playlist/{self.playlist_id}/tracks"
+            page = self.client.get(self.name, path, {"index": len(items), "limit": PAGE})
             data = page.get("data")
             if not isinstance(data, list):
                 raise SourceError(f"{self.name}: Deezer playlist answer has no 'data' list; skipped")
@@ -99,7 +89,8 @@ class DeezerSource:
                 duration_ms = int(item["duration"]) * 1000 if item.get("duration") else None
             except (KeyError, TypeError, ValueError):
                 raise SourceError(f"{self.name}: Deezer row {position} is missing id/title/artist; skipped") from None
-            isrc, looked_up_duration = self._isrc(track_id)
+            isrc, looked_up_duration, looked_up_rating = self._facts(track_id)
+            rating = deezer_explicit(item)
             rows.append(
                 ChartRow(
                     rank=position,
@@ -108,20 +99,46 @@ class DeezerSource:
                     isrc=isrc,
                     source_track_id=track_id,
                     duration_ms=duration_ms or looked_up_duration,
+                    explicit=rating if rating is not None else looked_up_rating,
                 )
             )
         return Chart(self.name, self.chart_id, today, validate_rows(self.name, rows, self.minimum_rows))
 
-    def _isrc(self, track_id: str) -> tuple[str | None, int | None]:
+    def _facts(self, track_id: str) -> tuple[str | None, int | None, bool | None]:
+        """Return a track's (ISRC, duration, rating): cached, else from `/track/{id}` (a miss cached with back-off)."""
+        now = self.clock()
         cached = self.store.get_source_track("deezer", track_id)
-        if cached is not None:
-            return cached
+        if cached is not None and not cached.due(now):
+            return cached.isrc, cached.duration_ms, cached.explicit
+        if self._quota_spent:
+            self.errored.append(track_id)
+            return None, None, None
         try:
-            data = self._get(f"track/{track_id}")
+            track: DeezerTrack | None = self.client.track(self.name, track_id)
+        except DeezerNoDataError:
+            track = None
+        except DeezerQuotaError:
+            # Waited out three windows already: the rest of this run would only wait more.
+            self._quota_spent = True
+            self.errored.append(track_id)
+            return None, None, None
         except SourceError:
-            # A single missing track must not cost the whole chart; the row falls back to text search.
-            return None, None
-        isrc = data.get("isrc") if isinstance(data.get("isrc"), str) else None
-        duration = int(data["duration"]) * 1000 if isinstance(data.get("duration"), int) else None
-        self.store.save_source_track("deezer", track_id, isrc, duration, self.clock())
-        return isrc, duration
+            # A single failed look-up must not cost the whole chart; the row falls back to text search
+            # this run, and nothing is cached, so the next run asks again.
+            self.errored.append(track_id)
+            return None, None, None
+        if track is None or track.isrc is None:
+            attempts = (cached.attempts if cached else 0) + 1
+            self.store.save_source_track(
+                "deezer",
+                track_id,
+                None,
+                track.duration_ms if track else None,
+                now,
+                explicit=track.explicit if track else None,
+                attempts=attempts,
+                retry_after=now + miss_backoff(attempts),
+            )
+            return None, track.duration_ms if track else None, track.explicit if track else None
+        self.store.save_source_track("deezer", track_id, track.isrc, track.duration_ms, now, explicit=track.explicit)
+        return track.isrc, track.duration_ms, track.explicit

@@ -9,16 +9,18 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from spotify_tophits.sources.base import ChartSource, Pacer
+from spotify_tophits.sources.base import ChartSource
 
 if TYPE_CHECKING:
     import requests
 
     from spotify_tophits.config import Settings
     from spotify_tophits.retry import RetryBudget
+    from spotify_tophits.sources.deezer_client import DeezerClient
     from spotify_tophits.spotify import SpotifyGateway
     from spotify_tophits.store import Store
 
@@ -42,8 +44,9 @@ DEEZER_CHART_PLAYLISTS = {
 
 @dataclasses.dataclass(frozen=True)
 class BuildContext:
-    """What building a source may use: the settings, the state store, an HTTP session, Spotify, and the
-    services' clock (to date what a source learns) and sleep (between retries, for pacing)."""
+    """What building a source may use: the settings, the state store, an HTTP session, Spotify, the
+    services' clock (to date what a source learns) and sleep (between retries, for pacing), and the one
+    Deezer client every source that talks to Deezer shares (one pacer: Deezer's limit is per IP)."""
 
     settings: Settings
     store: Store
@@ -51,6 +54,7 @@ class BuildContext:
     gateway: Callable[[], SpotifyGateway] | None
     clock: Callable[[], datetime.datetime]
     sleep: Callable[[float], None]
+    deezer: DeezerClient
     # Pacing is not a retry: it sleeps outside the run's retry budget (None: the same as `sleep`).
     pacing_sleep: Callable[[float], None] | None = None
 
@@ -76,12 +80,9 @@ def _build_deezer(spec: str, argument: str, context: BuildContext) -> ChartSourc
     return DeezerSource(
         name=spec,
         playlist_id=settings.deezer_playlists.get(argument) or int(argument),
-        base_url=settings.endpoints["deezer_api"],
-        session=context.session,
+        client=context.deezer,
         store=context.store,
         minimum_rows=settings.min_chart_rows,
-        pacer=Pacer(settings.deezer_requests_per_5s, 5.0, context.pacing_sleep or context.sleep),
-        sleep=context.sleep,
         clock=context.clock,
     )
 
@@ -113,7 +114,7 @@ def _build_apple(spec: str, argument: str, context: BuildContext) -> ChartSource
         storefront=argument,
         base_url=settings.endpoints["apple_rss"],
         itunes_url=settings.endpoints["itunes_api"],
-        deezer_url=settings.endpoints["deezer_api"],
+        deezer=context.deezer,
         session=context.session,
         store=context.store,
         minimum_rows=settings.min_chart_rows,
@@ -180,13 +181,26 @@ def build_sources(
     *,
     clock: Callable[[], datetime.datetime],
     sleep: Callable[[float], None],
+    monotonic: Callable[[], float] = time.monotonic,
     budget: RetryBudget | None = None,
 ) -> list[ChartSource]:
     """Return the configured sources, in configuration order. `gateway` serves the me-top source (None: skip it).
 
     With the run's retry `budget`, each source's retries are paid from it (and name the source when it runs out).
+    Every Deezer request of every source goes through one `DeezerClient`, paced on `monotonic`: pacing is not
+    a retry and sleeps outside the budget; Deezer's retries and quota waits are paid from it.
     """
-    context = BuildContext(settings, store, session, gateway, clock, sleep)
+    from spotify_tophits.sources.deezer_client import DeezerClient
+
+    deezer = DeezerClient(
+        settings.endpoints["deezer_api"],
+        session,
+        requests_per_5s=settings.deezer_requests_per_5s,
+        sleep=sleep if budget is None else budget.charged("Deezer"),
+        pacing_sleep=sleep,
+        monotonic=monotonic,
+    )
+    context = BuildContext(settings, store, session, gateway, clock, sleep, deezer)
     sources = []
     for spec in settings.sources:
         kind, _, argument = spec.partition(":")

@@ -34,6 +34,7 @@ class Track:
     duration_ms: int | None
     isrc: str | None
     album_type: str | None = None
+    explicit: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +75,12 @@ def parse_playlist(data: Mapping[str, Any]) -> PlaylistInfo:
     )
 
 
+def normal_isrc(value: object) -> str | None:
+    """Return an ISRC in upper case without spaces (some bodies carry it in lower case), or None."""
+    text = value.strip().replace("-", "").upper() if isinstance(value, str) else ""
+    return text or None
+
+
 def parse_track(data: Mapping[str, Any]) -> Track:
     """Given a track object from Spotify, return a Track."""
     return Track(
@@ -81,6 +88,7 @@ def parse_track(data: Mapping[str, Any]) -> Track:
         name=data.get("name") or "",
         artists=tuple(artist.get("name") or "" for artist in data.get("artists") or []),
         duration_ms=data.get("duration_ms"),
-        isrc=(data.get("external_ids") or {}).get("isrc"),
+        isrc=normal_isrc((data.get("external_ids") or {}).get("isrc")),
         album_type=(data.get("album") or {}).get("album_type"),
+        explicit=data["explicit"] if isinstance(data.get("explicit"), bool) else None,
     )

@@ -10,6 +10,7 @@ the rest of tophits uses.
 """
 
 from spotify_tophits.store.api import Store
+from spotify_tophits.store.charts import SourceFact
 from spotify_tophits.store.open import (
     check_is_sqlite,
     file_bytes,
@@ -32,6 +33,7 @@ __all__ = [
     "PlaylistState",
     "Resolution",
     "RunResult",
+    "SourceFact",
     "Store",
     "TrackFacts",
     "Version",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 from collections.abc import Sequence
@@ -9,6 +10,26 @@ from typing import Any
 
 from spotify_tophits.ranking import RankedRow
 from spotify_tophits.store.base import StoreBase, utc_text
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceFact:
+    """What a source told us about one of its tracks, and when: a cached miss has `retry_after` set."""
+
+    isrc: str | None
+    duration_ms: int | None
+    explicit: bool | None
+    learned_at: datetime.datetime
+    attempts: int
+    retry_after: datetime.datetime | None
+
+    def due(self, now: datetime.datetime) -> bool:
+        """Whether a cached miss has waited out its back-off and may be asked again."""
+        return self.retry_after is not None and self.retry_after <= now
+
+
+def _rating(value: Any) -> bool | None:
+    return None if value is None else bool(value)
 
 
 class ChartQueries(StoreBase):
@@ -48,10 +69,13 @@ class ChartQueries(StoreBase):
             observation_id = cursor.lastrowid
             connection.executemany(
                 "INSERT INTO chart_rows (observation_id, rank, title, artists, isrc, source_track_id, spotify_id,"
-                " duration_ms, resolution_key, song_key, artist_key)"
+                " duration_ms, resolution_key, song_key, artist_key, explicit)"
                 " VALUES (:observation_id, :rank, :title, :artists, :isrc, :source_track_id, :spotify_id,"
-                " :duration_ms, :resolution_key, :song_key, :artist_key)",
-                [{**row, "observation_id": observation_id, "artists": json.dumps(row["artists"])} for row in rows],
+                " :duration_ms, :resolution_key, :song_key, :artist_key, :explicit)",
+                [
+                    {"explicit": None, **row, "observation_id": observation_id, "artists": json.dumps(row["artists"])}
+                    for row in rows
+                ],
             )
 
     def latest_chart_date(self, until: datetime.date) -> datetime.date | None:
@@ -94,7 +118,7 @@ class ChartQueries(StoreBase):
         """Return one chart row per cached miss whose back-off has passed, among charts since `since`."""
         cursor = self.connection.execute(
             "SELECT r.rank, r.title, r.artists, r.isrc, r.spotify_id, r.source_track_id, r.duration_ms,"
-            " res.retry_after"
+            " r.explicit, res.retry_after"
             " FROM resolutions res JOIN chart_rows r ON r.resolution_key = res.key"
             " JOIN observations o ON o.id = r.observation_id"
             " WHERE res.spotify_id IS NULL AND o.chart_date >= ? GROUP BY res.key",
@@ -113,9 +137,25 @@ class ChartQueries(StoreBase):
                         "spotify_id": row["spotify_id"],
                         "source_track_id": row["source_track_id"],
                         "duration_ms": row["duration_ms"],
+                        "explicit": _rating(row["explicit"]),
                     }
                 )
         return rows
+
+    def unresolved_rows(self, since: datetime.date, limit: int) -> list[dict[str, Any]]:
+        """Return up to `limit` chart rows never resolved (an earlier run's search budget ran out), oldest charts
+        first and best ranks first within a chart, one per resolution key, among charts since `since`."""
+        if limit <= 0:
+            return []
+        cursor = self.connection.execute(
+            "SELECT r.rank, r.title, r.artists, r.isrc, r.spotify_id, r.source_track_id, r.duration_ms"
+            " FROM chart_rows r JOIN observations o ON o.id = r.observation_id"
+            " LEFT JOIN resolutions res ON res.key = r.resolution_key"
+            " WHERE res.key IS NULL AND o.chart_date >= ?"
+            " GROUP BY r.resolution_key ORDER BY MIN(o.chart_date), MIN(o.id), MIN(r.rank) LIMIT ?",
+            (since.isoformat(), limit),
+        )
+        return [dict(row) | {"artists": tuple(json.loads(row["artists"]))} for row in cursor]
 
     # -- source health ---------------------------------------------------------------------------
     def record_source(self, source: str, now: datetime.datetime, error: str | None) -> None:
@@ -143,21 +183,49 @@ class ChartQueries(StoreBase):
         return [dict(row) for row in cursor]
 
     # -- source track facts (e.g. Deezer ISRC look-ups) ---------------------------------------------
-    def get_source_track(self, source: str, source_track_id: str) -> tuple[str | None, int | None] | None:
-        """Return a source track's cached (ISRC, duration), or None when never looked up."""
+    def get_source_track(self, source: str, source_track_id: str) -> SourceFact | None:
+        """Return what a source told us about a track (a miss included), or None when never learned."""
         row = self.connection.execute(
-            "SELECT isrc, duration_ms FROM source_tracks WHERE source = ? AND source_track_id = ?",
+            "SELECT isrc, duration_ms, explicit, fetched_at, attempts, retry_after FROM source_tracks"
+            " WHERE source = ? AND source_track_id = ?",
             (source, source_track_id),
         ).fetchone()
-        return None if row is None else (row["isrc"], row["duration_ms"])
+        if row is None:
+            return None
+        return SourceFact(
+            isrc=row["isrc"],
+            duration_ms=row["duration_ms"],
+            explicit=_rating(row["explicit"]),
+            learned_at=datetime.datetime.fromisoformat(row["fetched_at"]),
+            attempts=row["attempts"],
+            retry_after=None if row["retry_after"] is None else datetime.datetime.fromisoformat(row["retry_after"]),
+        )
 
     def save_source_track(
-        self, source: str, source_track_id: str, isrc: str | None, duration_ms: int | None, now: datetime.datetime
+        self,
+        source: str,
+        source_track_id: str,
+        isrc: str | None,
+        duration_ms: int | None,
+        now: datetime.datetime,
+        *,
+        explicit: bool | None = None,
+        attempts: int = 0,
+        retry_after: datetime.datetime | None = None,
     ) -> None:
-        """Cache a source track's ISRC and duration."""
+        """Cache what a source told us about a track, learned `now`; a miss carries when to ask again."""
         with self.transaction() as connection:
             connection.execute(
-                "INSERT OR REPLACE INTO source_tracks (source, source_track_id, isrc, duration_ms, fetched_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (source, source_track_id, isrc, duration_ms, utc_text(now)),
+                "INSERT OR REPLACE INTO source_tracks (source, source_track_id, isrc, duration_ms, fetched_at,"
+                " explicit, attempts, retry_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    source,
+                    source_track_id,
+                    isrc,
+                    duration_ms,
+                    utc_text(now),
+                    None if explicit is None else int(explicit),
+                    attempts,
+                    None if retry_after is None else utc_text(retry_after),
+                ),
             )

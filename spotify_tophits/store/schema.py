@@ -138,6 +138,20 @@ MIGRATIONS.append(
         """,
     )
 )
+MIGRATIONS.append(
+    (
+        "0004_source_facts_and_ratings",
+        # A source fact now carries its back-off: a cached "no ISRC" is asked again after 1 day,
+        # doubling to 30. Misses cached before this migration never expired: they are due at once.
+        """
+        ALTER TABLE source_tracks ADD COLUMN explicit INTEGER;
+        ALTER TABLE source_tracks ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE source_tracks ADD COLUMN retry_after TEXT;
+        UPDATE source_tracks SET retry_after = fetched_at, attempts = 1 WHERE isrc IS NULL;
+        ALTER TABLE chart_rows ADD COLUMN explicit INTEGER;
+        """,
+    )
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
