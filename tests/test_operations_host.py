@@ -265,6 +265,8 @@ def test_a_run_record_is_quoted_only_when_command_exit_code_and_start_match(auth
     assert matching_run([run], "tophits-update.service", 5, later) is None
     assert matching_run([run], "tophits-backup.service", 5, started) is None
     assert matching_run([run], "tophits-update.service", 5, None) is None
+    # systemctl cuts the start to the second: a run 0.9 s before the shown second is an earlier run's.
+    assert matching_run([run], "tophits-update.service", 5, started + datetime.timedelta(seconds=1)) is None
 
 
 # -- 6. a broken config.toml still alerts -----------------------------------------------------------------------

@@ -335,7 +335,7 @@ def test_status_all_profiles_check_is_warning_1_naming_the_profile_that_warns(ho
     )
 
 
-def test_status_all_profiles_check_is_critical_2_over_a_warning_and_unknown_3_when_no_state_is_readable(
+def test_status_all_profiles_check_is_critical_2_over_warning_and_unknown_and_unknown_3_over_warning(
     authorised: Settings, household: dict[str, Settings]
 ):
     updated_and_backed_up(["anna", "ben"])
@@ -343,15 +343,18 @@ def test_status_all_profiles_check_is_critical_2_over_a_warning_and_unknown_3_wh
     runner.invoke(app, ["update"])  # the default installation, without a backup: a warning
 
     result = runner.invoke(app, ["status", "--all-profiles", "--check"])
-    unknown_only = runner.invoke(
-        app, ["status", "--all-profiles", "--check"], env={"TOPHITS_STATE_DIR": "/nonexistent"}
-    )
+    household["ben"].paths.state_db.write_bytes(b"not a database")
+    with_unknown = runner.invoke(app, ["status", "--all-profiles", "--check"])
+    household["anna"].paths.state_db.write_bytes(b"not a database")
+    unknown = runner.invoke(app, ["status", "--all-profiles", "--check"])
 
     assert (result.exit_code, result.output) == (
         2,
         "TOPHITS CRITICAL - anna: no Spotify authorisation (3 profiles: default WARNING, anna CRITICAL, ben OK)\n",
     )
-    assert unknown_only.exit_code == 3
+    assert with_unknown.exit_code == 2 and "ben UNKNOWN" in with_unknown.output
+    assert unknown.exit_code == 3
+    assert unknown.output.startswith("TOPHITS UNKNOWN - anna: ") and "; ben: " in unknown.output
 
 
 def test_status_all_profiles_shows_one_block_per_profile_and_json_names_them(household: dict[str, Settings]):

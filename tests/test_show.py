@@ -194,3 +194,18 @@ def test_show_period_picks_a_monthly_playlist_by_month(charted):
     document = json.loads(result.stdout)
     assert document["period"] == "2026-11" and document["name"] == "Monthly Hits — November 2026"
     assert len(document["entries"]) == 14
+
+
+def test_show_on_a_fresh_install_exits_0_with_the_next_steps_and_creates_nothing(settings):
+    plain = TophitsRunner().invoke(app, ["show"])
+    as_json = TophitsRunner().invoke(app, ["show", "weekly", "--json"])
+
+    assert plain.exit_code == 0, plain.output
+    assert plain.stdout.startswith("Daily Hits\nno state DB at ")
+    for step in ("tophits auth ", "tophits update ", "tophits systemd install "):
+        assert f"\n  {step}" in plain.stdout
+    assert as_json.exit_code == 0
+    document = json.loads(as_json.stdout)
+    jsonschema.Draft202012Validator(SCHEMA).validate(document)
+    assert (document["name"], document["entries"], document["written_at"]) == ("Weekly Hits", [], None)
+    assert not settings.paths.state_db.exists()

@@ -80,6 +80,9 @@ def test_fast_commands_on_a_terminal_import_no_heavy_module(three_days: Simulati
         "status --json": HEAVY,
         "status --check": HEAVY,
         "doctor --offline": NETWORK_AND_MATCHING,
+        "show": NETWORK_AND_MATCHING,
+        "show --json": HEAVY,
+        "show --csv": HEAVY,
     }
 
     imported = {command: heavy_imports(command.split(), tmp_path / "report") for command in forbidden}

@@ -338,3 +338,21 @@ def test_timer_zone_reads_the_zone_of_the_calendar_spec(calendar, zone):
     from spotify_tophits.ops.scheduler import timer_zone
 
     assert timer_zone(calendar) == zone
+
+
+def test_status_on_a_fresh_install_exits_0_with_the_next_steps_and_check_is_one_unknown_line(settings):
+    plain = runner.invoke(app, ["status"])
+    as_json = runner.invoke(app, ["status", "--json"])
+    check = runner.invoke(app, ["status", "--check"])
+
+    assert plain.exit_code == 0, plain.output
+    assert "Nothing has run yet (no state DB at " in plain.output
+    for step in ("tophits auth ", "tophits update ", "tophits systemd install "):
+        assert f"\n  {step}" in plain.output
+    assert as_json.exit_code == 0
+    document = json.loads(as_json.stdout)
+    jsonschema.Draft202012Validator(SCHEMA).validate(document)
+    assert (document["playlists"], document["runs"], document["alerts"], document["level"]) == ([], [], [], "ok")
+    assert check.exit_code == 3
+    assert check.output.startswith("TOPHITS UNKNOWN - no state DB at ") and check.output.count("\n") == 1
+    assert not settings.paths.state_db.exists()

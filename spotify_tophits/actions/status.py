@@ -169,6 +169,45 @@ def _schedule(read_timer: Callable[[], TimerState | None]) -> dict[str, Any]:
     }
 
 
+def _auth(token: dict[str, Any] | None, expires_at: datetime.datetime | None) -> dict[str, Any]:
+    return {
+        "authorised": token is not None,
+        "user": (token or {}).get("display_name") or (token or {}).get("user_id"),
+        "authorized_at": (token or {}).get("authorized_at"),
+        "refresh_token_expires_at": expires_at.isoformat() if expires_at else None,
+    }
+
+
+def fresh_status(
+    settings: Settings, now: datetime.datetime, read_timer: Callable[[], TimerState | None]
+) -> StatusReport:
+    """Return the dashboard of an installation where `tophits update` has not run yet: nothing is wrong."""
+    token = TokenFile(settings.paths.token_file).read()
+    archives = archive.list_archives(settings.backup.directory)
+    return StatusReport(
+        generated_at=now.isoformat(timespec="seconds"),
+        version=__version__,
+        schema_version=SCHEMA_VERSION,
+        timezone=settings.timezone,
+        state_db=str(settings.paths.state_db),
+        level=health.worst([]),
+        playlists=[],
+        runs=[],
+        schedule=_schedule(read_timer),
+        performance=Performance(PERFORMANCE_DAYS, 0, latency_percentiles([]), None, None, 0, None),
+        backups=BackupStatus(
+            archives[0].created_at.isoformat() if archives else None,
+            str(archives[0].path) if archives else None,
+            len(archives),
+            None,
+            None,
+        ),
+        auth=_auth(token, refresh_token_expiry(token) if token else None),
+        alerts=[],
+        profile=settings.paths.profile,
+    )
+
+
 def collect_status(
     settings: Settings,
     now: datetime.datetime,
@@ -179,6 +218,8 @@ def collect_status(
     profile = settings.paths.profile
     if read_timer is None:
         read_timer = lambda: timer_state(update_timer(profile))  # noqa: E731 - the profile's own timer
+    if not settings.paths.state_db.exists():
+        return fresh_status(settings, now, read_timer)
     store = open_reader(settings.paths.state_db)
     try:
         today = now.astimezone(settings.zone).date()
@@ -240,12 +281,7 @@ def collect_status(
             schedule=_schedule(read_timer),
             performance=_performance(store, now),
             backups=backups,
-            auth={
-                "authorised": token is not None,
-                "user": (token or {}).get("display_name") or (token or {}).get("user_id"),
-                "authorized_at": (token or {}).get("authorized_at"),
-                "refresh_token_expires_at": expires_at.isoformat() if expires_at else None,
-            },
+            auth=_auth(token, expires_at),
             alerts=alerts,
             profile=profile,
         )
@@ -291,7 +327,10 @@ def add_live(report: StatusReport, services: Services, now: datetime.datetime) -
 def status_check(load_settings: Callable[[], Settings], clock: Callable[[], datetime.datetime]) -> tuple[int, str]:
     """Return the monitoring-plugin exit code and line; anything that stops the check is 3 UNKNOWN."""
     try:
-        return check_line(collect_status(load_settings(), clock()))
+        settings = load_settings()
+        if not settings.paths.state_db.exists():
+            return 3, f"TOPHITS UNKNOWN - no state DB at {settings.paths.state_db} yet; run `tophits update` first"
+        return check_line(collect_status(settings, clock()))
     except TophitsError as error:
         return 3, f"TOPHITS UNKNOWN - {error.message}"
 

@@ -195,8 +195,9 @@ def matching_run(
         return None
     from spotify_tophits.clock import parse_utc
 
-    # systemctl shows whole seconds: the run may seem to start up to a second before its process did.
-    if parse_utc(newest["started_at"]) < started - datetime.timedelta(seconds=1):
+    # systemctl shows the start cut to the whole second, never later than the process started: a run
+    # of this invocation began at or after it. (A margin here let the previous run through, on a real host.)
+    if parse_utc(newest["started_at"]) < started:
         return None
     return newest
 

@@ -107,6 +107,18 @@ def status_report(report: StatusReport, now: datetime.datetime) -> None:
     for alert in report.alerts:
         mark = "✗" if alert.severity == "critical" else "!"
         echo(f"{mark} {alert.message} — fix: {alert.fix}")
+    if not report.playlists and not report.runs:
+        _next_steps(report)
+
+
+def _next_steps(report: StatusReport) -> None:
+    """A fresh install: say what to run next, leaving out what is done already."""
+    echo(f"Nothing has run yet (no state DB at {report.state_db}). Next steps:")
+    if not report.auth["authorised"]:
+        echo("  tophits auth              authorise tophits with your Spotify account")
+    echo("  tophits update            fetch the charts and write the playlists")
+    if not report.schedule["scheduled"]:
+        echo("  tophits systemd install   run update every day")
 
 
 def doctor_json(report: DoctorReport) -> None:
