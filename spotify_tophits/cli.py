@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 import typer.core
 
-from spotify_tophits import __version__, render
+from spotify_tophits import __version__, arguments, render
 from spotify_tophits.errors import ExitCode, TophitsError
 from spotify_tophits.optioncoercion import defer_coercion
 from spotify_tophits.services import Clock, Services
@@ -37,6 +37,7 @@ defer_coercion(typer.core)
 # Pretty tracebacks with locals would print tokens and secrets held in local variables. Plain help
 # (rich_markup_mode=None): Rich's help panels cost more start-up than the rest of `--help`.
 app = typer.Typer(
+    cls=arguments.root_group(typer.core.TyperGroup),
     name="tophits",
     no_args_is_help=True,
     add_completion=False,

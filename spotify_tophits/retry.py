@@ -55,7 +55,7 @@ class RetryBudget:
         """Return a sleep for code that only knows `sleep(seconds)` (the chart sources), paid from this budget."""
 
         def sleep(seconds: float) -> None:
-            self.wait(seconds, service, "retries failed")
+            self.wait(seconds, service, "its requests kept failing")
 
         return sleep
 

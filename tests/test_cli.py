@@ -14,11 +14,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 import typer
 from conftest import CHART_DAY, WORLD_START, WORLDWIDE, TophitsRunner, at, lock_held_by_another_process, no_sleep
 
 from spotify_tophits import __version__
+from spotify_tophits.arguments import hoist_global_options
 from spotify_tophits.cli import app
 from spotify_tophits.sandbox.server import CLIENT_SECRET, Emulator
 from spotify_tophits.services import Clock
@@ -295,13 +297,15 @@ def test_demo_as_a_real_process_keeps_its_state_when_asked(tmp_path: Path):
     assert stat.S_IMODE((tmp_path / "demo" / "state" / "token.json").stat().st_mode) == 0o600
 
 
-def test_update_verbose_lists_unmatched_rows(authorised, emulator: Emulator, world):
-
+@pytest.mark.parametrize("arguments", [["-v", "update"], ["update", "-v"]], ids=["before", "after"])
+def test_update_verbose_lists_unmatched_rows_with_v_before_or_after_the_command(
+    authorised, emulator: Emulator, world, arguments
+):
     chart = world.chart(CHART_DAY)
     emulator.set_deezer_chart(WORLDWIDE, chart)
     missing = next(song for song in chart if song.spotify_id is None)
 
-    result = runner.invoke(app, ["-v", "update"])
+    result = runner.invoke(app, arguments)
 
     assert result.exit_code == 0, result.output
     assert "unmatched rows (not on Spotify, or no candidate agreed on title and artist):" in result.output
@@ -317,3 +321,34 @@ def test_update_with_a_revoked_refresh_token_exits_4(authorised, emulator: Emula
 
     assert result.exit_code == 4, result.output
     assert "invalid_grant" in result.output and "run `tophits auth`" in result.output
+
+
+@pytest.mark.parametrize(
+    ("typed", "parsed"),
+    [
+        (["update", "-v"], ["-v", "update"]),
+        (["update", "daily", "-vv", "--dry-run"], ["-vv", "update", "daily", "--dry-run"]),
+        (["status", "-q", "--json"], ["-q", "status", "--json"]),
+        (["--profile", "work", "status", "--verbose"], ["--profile", "work", "--verbose", "status"]),
+        (["show", "--profile", "work", "weekly"], ["--profile", "work", "show", "weekly"]),
+        (["show", "--profile=work"], ["--profile=work", "show"]),
+        (["backup", "list", "-q"], ["-q", "backup", "list"]),
+        # doctor has its own --quiet; what follows `--` is never an option.
+        (["doctor", "--quiet"], ["doctor", "--quiet"]),
+        (["update", "--", "-v"], ["update", "--", "-v"]),
+        (["-v", "update"], ["-v", "update"]),
+    ],
+)
+def test_global_options_after_the_command_are_moved_before_it_unless_the_command_has_its_own(typed, parsed):
+    root = typer.main.get_command(app)
+
+    assert hoist_global_options(typed, root.params, root.commands) == parsed  # type: ignore[attr-defined]
+
+
+def test_status_q_after_the_command_is_accepted_and_doctor_quiet_stays_doctors(settings):
+    status = runner.invoke(app, ["status", "-q"])
+    doctor = runner.invoke(app, ["doctor", "--offline", "--quiet"])
+
+    assert status.exit_code == 0, status.output
+    # doctor's own --quiet prints only the problems: no ✓ line.
+    assert "✗" in doctor.output and "✓" not in doctor.output

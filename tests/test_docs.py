@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import typer
+from typer.testing import CliRunner
 
 from spotify_tophits.cli import app
 from spotify_tophits.errors import ExitCode
@@ -38,3 +39,35 @@ def test_the_readme_starts_with_the_two_newcomer_commands():
     first_lines = "\n".join(README.splitlines()[:8])
     assert "tophits demo" in first_lines
     assert "bash .ci/run" in first_lines
+
+
+# A value for each placeholder a synopsis uses; anything else gets "x".
+PLACEHOLDERS = {"PLAYLIST": "daily", "PLAYLIST...": "daily", "N": "1", "P": "2026-11", "KEY": "daily"}
+
+
+def documented_invocations() -> list[tuple[str, list[str]]]:
+    """Every `tophits ...` line in the README's code blocks, as the arguments a user would type: the
+    comment dropped, each [optional part] included, the first of `a | b` and of `full|state|config`."""
+    found = []
+    for block in re.findall(r"```[a-z]*\n(.*?)```", README, re.DOTALL):
+        for line in block.splitlines():
+            match = re.match(r"^(?:\$ |sudo )?(?:\S*/)?tophits((?: [^#]*)?)", line.strip())
+            if not match:
+                continue
+            synopsis = re.sub(r"\[([^\]|]*?)\s*\|[^\]]*\]", r"\1", match.group(1))  # [--json | --csv] → --json
+            arguments = []
+            for word in synopsis.replace("[", " ").replace("]", " ").split():
+                word = word.split("|")[0]
+                arguments.append(PLACEHOLDERS.get(word, "x") if word.isupper() else word)
+            found.append((line.strip(), arguments))
+    return found
+
+
+def test_every_command_line_in_the_readme_is_accepted_by_the_cli():
+    invocations = documented_invocations()
+    assert any(arguments[:2] == ["update", "daily"] and "-v" in arguments for _, arguments in invocations)
+
+    for line, arguments in invocations:
+        # --help after the arguments: Click rejects an unknown option or a bad value before printing help.
+        result = CliRunner().invoke(app, [*arguments, "--help"])
+        assert result.exit_code == 0, f"README: {line!r} is rejected: {result.output}"

@@ -153,6 +153,18 @@ def run_findings(runs: Sequence[Mapping[str, Any]]) -> list[Finding]:
                 "tophits doctor",
             )
         )
+    latest = (updates[0].get("summary") or {}).get("playlists") or [] if updates else []
+    for outcome in latest:
+        # A window without chart days (tophits was not running) kept its playlist: worth knowing, not an alarm.
+        if isinstance(outcome, Mapping) and outcome.get("status") == "kept":
+            findings.append(
+                Finding(
+                    WARNING,
+                    "window-without-data",
+                    f"{outcome.get('name')}: {outcome.get('message')}",
+                    "nothing to do: the next window with chart days updates it",
+                )
+            )
     for source, rates in _source_match_rates(updates).items():
         if len(rates) < 3:
             continue

@@ -45,7 +45,9 @@ def route(
         return 302, None, {"Location": location}
     if method == "POST" and path == "/api/token":
         form = {key: values[-1] for key, values in urllib.parse.parse_qs(raw.decode()).items()}
-        _check_client(headers, form)
+        if not _client_ok(headers, form):
+            # Spotify's token endpoint answers in OAuth's shape, not the Web API's error object.
+            return 400, {"error": "invalid_client", "error_description": "Invalid client secret"}, {}
         grant = form.get("grant_type")
         with emulator.lock:
             if grant == "authorization_code":
@@ -68,14 +70,13 @@ def route(
     raise HttpError(404, "Not found")
 
 
-def _check_client(headers: Mapping[str, str], form: dict[str, str]) -> None:
+def _client_ok(headers: Mapping[str, str], form: dict[str, str]) -> bool:
     header = headers.get("authorization", "")
     if header.startswith("Basic "):
         client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
     else:
         client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
-    if client_id != CLIENT_ID or secret != CLIENT_SECRET:
-        raise HttpError(400, "invalid_client")
+    return client_id == CLIENT_ID and secret == CLIENT_SECRET
 
 
 def _issue(emulator: Emulator, scope: str, refresh: str | None, user: str) -> dict[str, Any]:

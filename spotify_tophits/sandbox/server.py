@@ -14,7 +14,6 @@ import dataclasses
 import datetime
 import http.server
 import json
-import re
 import socket
 import threading
 import time
@@ -27,27 +26,10 @@ from spotify_tophits.matching import normalise
 from spotify_tophits.sandbox import accounts, charts, spotify_api
 from spotify_tophits.sandbox.accounts import CLIENT_ID, CLIENT_SECRET
 from spotify_tophits.sandbox.charts import DeezerLimit
+from spotify_tophits.sandbox.faults import Fault, FaultInjection
 from spotify_tophits.sandbox.http import HttpError, Response, endpoint_template
 from spotify_tophits.sandbox.spotify_api import SPOTIFY_OWNER, USER_ID
 from spotify_tophits.sandbox.world import CatalogTrack, Song, World, stable_id
-
-
-@dataclasses.dataclass
-class Fault:
-    """One injected fault: requests matching method and path (a regex) get `action` `times` times."""
-
-    method: str
-    path: str
-    action: str  # "status", "drop" or "delay"
-    status: int = 500
-    headers: dict[str, str] = dataclasses.field(default_factory=dict)
-    body: Any = None
-    times: int = 1
-    skip: int = 0
-    delay: float = 0.0
-
-    def matches(self, method: str, path: str) -> bool:
-        return self.method in (method, "*") and re.fullmatch(self.path, path) is not None
 
 
 @dataclasses.dataclass
@@ -66,7 +48,7 @@ class EmulatedPlaylist:
         return stable_id(self.id, "snapshot", self.version, length=32)
 
 
-class Emulator:
+class Emulator(FaultInjection):
     """The emulated services. Use `start()` / `stop()`, or as a context manager."""
 
     def __init__(self, world: World | None = None) -> None:
@@ -152,51 +134,6 @@ class Emulator:
         }
 
     # -- test controls -----------------------------------------------------------------------------
-    def inject(
-        self,
-        method: str,
-        path: str,
-        *,
-        status: int = 500,
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-        times: int = 1,
-        skip: int = 0,
-    ) -> Fault:
-        """Answer the next `times` requests matching method and path (a regex) with a status."""
-        fault = Fault(method, path, "status", status, headers or {}, body, times, skip)
-        with self.lock:
-            self.faults.append(fault)
-        return fault
-
-    def inject_rate_limit(self, path: str, retry_after: int, *, quota: bool = False, times: int = 1) -> Fault:
-        """Answer matching requests with 429 and Retry-After (QUOTA_EXCEEDED when quota is set)."""
-        error: dict[str, Any] = {"status": 429, "message": "Too many requests"}
-        if quota:
-            error["reason"] = "QUOTA_EXCEEDED"
-        return self.inject(
-            "*", path, status=429, headers={"Retry-After": str(retry_after)}, body={"error": error}, times=times
-        )
-
-    def inject_drop(
-        self, method: str, path: str, *, times: int = 1, skip: int = 0, after_applying: bool = False
-    ) -> Fault:
-        """Close the connection without answering (after letting `skip` matching requests through).
-
-        With `after_applying`, the request takes effect first and only the answer is lost: the
-        case that makes a blind retry of a POST duplicate tracks.
-        """
-        fault = Fault(method, path, "drop-after" if after_applying else "drop", times=times, skip=skip)
-        with self.lock:
-            self.faults.append(fault)
-        return fault
-
-    def inject_delay(self, method: str, path: str, seconds: float, *, times: int = 1) -> Fault:
-        fault = Fault(method, path, "delay", times=times, delay=seconds)
-        with self.lock:
-            self.faults.append(fault)
-        return fault
-
     def limit_deezer(
         self, requests: int = 50, seconds: float = 5.0, clock: Callable[[], float] = time.monotonic
     ) -> DeezerLimit:
@@ -289,17 +226,6 @@ class Emulator:
         playlist = EmulatedPlaylist(playlist_id, name, "", False, owner, items)
         self.playlists[playlist_id] = playlist
         return playlist
-
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        with self.lock:
-            for fault in self.faults:
-                if fault.times > 0 and fault.matches(method, path):
-                    if fault.skip > 0:
-                        fault.skip -= 1
-                        continue
-                    fault.times -= 1
-                    return fault
-        return None
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
