@@ -275,7 +275,8 @@ def backup_verify(archive: Annotated[Path, typer.Argument(help="The archive to c
     """Check every checksum, the manifest, and that the state DB inside opens and passes integrity_check."""
     from spotify_tophits.archive import verify_archive
 
-    render.verified(guarded(lambda: verify_archive(archive)))
+    limit = services().settings.backup.max_state_db_bytes
+    render.verified(guarded(lambda: verify_archive(archive, max_state_bytes=limit)))
 
 
 @backup_app.command("list")

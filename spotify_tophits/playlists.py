@@ -167,10 +167,10 @@ class PlaylistSync:
         return None
 
     def create(self, playlist: PlaylistSettings, name: str, description: str) -> PlaylistInfo:
-        """Create a playlist idempotently: adopt the one a lost create answer left behind, else POST once.
+        """Create a playlist idempotently: adopt the one a lost create answer left behind, else POST it.
 
         A failed POST /me/playlists may have been applied (the connection dropped after Spotify
-        made it), so the listing is read once more and a match adopted before giving up.
+        made it), so the listing is read once more: a match is adopted, else the POST is sent once more.
         """
         found = self.lost_create(name)
         if found is not None:
@@ -182,9 +182,8 @@ class PlaylistSync:
                 raise
             self._listing = None
             found = self.lost_create(name)
-            if found is None:
-                raise
-            return found
+        # The fresh listing shows the failed create was not applied: creating once more is safe.
+        return found or self.gateway().create_playlist(name, description, playlist.public)
 
     def adopt(self, playlist: PlaylistSettings, window: Window, name: str, description: str) -> ManagedPlaylist:
         """Take over the playlist named by `spotify_id` in the config, after checking it is ours."""

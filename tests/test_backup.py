@@ -428,9 +428,9 @@ def test_manifest_round_trip_describes_every_member(files):
 def test_written_archives_round_trip(tmp_path: Path):
     members = [archive.Member("config/config.toml", b"x = 1\n"), archive.Member("playlists/a.json", b"{}")]
     manifest = archive.build_manifest(
-        "config", members, created_at=NOW, schema_version=None, account_id=None, row_counts={}, secrets=False
+        "full", members, created_at=NOW, schema_version=None, account_id=None, row_counts={}, secrets=False
     )
-    path = archive.write_archive(tmp_path / archive.archive_name("config", NOW), manifest, members)
+    path = archive.write_archive(tmp_path / archive.archive_name("full", NOW), manifest, members)
     assert archive.read_archive(path).members == {member.name: member.data for member in members}
 
 

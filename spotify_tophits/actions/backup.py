@@ -158,7 +158,7 @@ def list_backups(settings: Settings, directory: Path | None = None, verify: bool
         problem = ""
         if verify:
             try:
-                archive.verify_archive(item.path)
+                archive.verify_archive(item.path, max_state_bytes=settings.backup.max_state_db_bytes).close()
             except DataSafetyError as error:
                 problem = error.message
         listed.append(ListedArchive(item, not problem, problem))

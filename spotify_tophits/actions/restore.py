@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from spotify_tophits import archive
-from spotify_tophits.actions.backup import run_backup
+from spotify_tophits.actions.backup import BackupResult, run_backup
+from spotify_tophits.archive.state import check_current_state
 from spotify_tophits.errors import DataSafetyError, UsageError
 from spotify_tophits.files import write_atomically
 from spotify_tophits.lock import run_lock
@@ -46,6 +47,7 @@ class RestoreResult:
     dry_run: bool
     safety_copy: Path | None
     playlists: tuple[str, ...] = ()
+    safety_secrets: tuple[str, ...] = ()  # the secret files the safety copy holds (it is 0600)
 
 
 def _parts(verified: archive.Verified, only: str | None, push_playlists: bool) -> tuple[str, ...]:
@@ -86,7 +88,20 @@ def plan_restore(
     services: Services, archive_path: Path, only: str | None, playlist: str | None, push_playlists: bool
 ) -> tuple[archive.Verified, RestorePlan]:
     """Verify the archive completely and describe what restoring it would change. Changes nothing."""
-    verified = archive.verify_archive(archive_path)
+    settings = services.settings
+    verified = archive.verify_archive(archive_path, max_state_bytes=settings.backup.max_state_db_bytes)
+    try:
+        return verified, _plan(services, verified, only, playlist, push_playlists)
+    except BaseException:
+        verified.close()
+        raise
+
+
+def _plan(
+    services: Services, verified: archive.Verified, only: str | None, playlist: str | None, push_playlists: bool
+) -> RestorePlan:
+    settings = services.settings
+    archive_path = verified.path
     manifest = verified.manifest
     if manifest.schema_version is not None and manifest.schema_version > SCHEMA_VERSION:
         raise DataSafetyError(
@@ -94,7 +109,6 @@ def plan_restore(
             f" ({SCHEMA_VERSION}); upgrade tophits to restore it"
         )
     parts = _parts(verified, only, push_playlists or playlist is not None)
-    settings = services.settings
     changes = []
     if "state" in parts:
         counts = ", ".join(f"{count} {table}" for table, count in sorted(manifest.row_counts.items()))
@@ -119,8 +133,7 @@ def plan_restore(
             )
         if playlist is not None and not keys:
             raise UsageError(f"{archive_path} has no playlist {playlist!r}")
-    plan = RestorePlan(archive_path, manifest.kind, manifest.created_at, parts, tuple(changes), tuple(keys))
-    return verified, plan
+    return RestorePlan(archive_path, manifest.kind, manifest.created_at, parts, tuple(changes), tuple(keys))
 
 
 def run_restore(
@@ -135,19 +148,36 @@ def run_restore(
     now: datetime.datetime | None = None,
 ) -> RestoreResult:
     """Restore from an archive. `confirm(plan)` is asked before anything changes; False changes nothing."""
-    settings = services.settings
     now = now or services.clock()
     verified, plan = plan_restore(services, archive_path, only, playlist, push_playlists)
+    try:
+        return _restore(services, verified, plan, dry_run, confirm, now)
+    finally:
+        verified.close()
+
+
+def _restore(
+    services: Services,
+    verified: archive.Verified,
+    plan: RestorePlan,
+    dry_run: bool,
+    confirm: Callable[[RestorePlan], bool],
+    now: datetime.datetime,
+) -> RestoreResult:
+    settings = services.settings
     if dry_run:
         return RestoreResult(plan, dry_run=True, safety_copy=None)
     if not confirm(plan):
         raise DataSafetyError("restore not confirmed; nothing was changed")
     with run_lock(settings.paths.lock_file):
-        safety = None
-        if settings.paths.state_db.exists() and ("state" in plan.parts or "config" in plan.parts):
-            safety = run_backup(services, now, kind="full", offline=True, label="pre-restore").path
-        if "state" in plan.parts:
-            replace_database(settings.paths.state_db, verified.members[archive.STATE_MEMBER], now)
+        safety = _safety_copy(services, verified, plan, now)
+        kept = (
+            tuple(name.removeprefix("secrets/") for name in safety.files if name.startswith("secrets/"))
+            if safety
+            else ()
+        )
+        if "state" in plan.parts and verified.state_file is not None:
+            replace_database(settings.paths.state_db, verified.state_file, now)
             for name, target in (
                 ("secrets/.env", settings.paths.env_file),
                 ("secrets/token.json", settings.paths.token_file),
@@ -159,7 +189,32 @@ def run_restore(
                 if name.startswith("config/"):
                     write_atomically(settings.paths.config_dir / name.removeprefix("config/"), data)
         pushed = _push_playlists(services, verified, plan, now) if "playlists" in plan.parts else ()
-    return RestoreResult(plan, dry_run=False, safety_copy=safety, playlists=pushed)
+    return RestoreResult(
+        plan, dry_run=False, safety_copy=safety.path if safety else None, playlists=pushed, safety_secrets=kept
+    )
+
+
+def _safety_copy(
+    services: Services, verified: archive.Verified, plan: RestorePlan, now: datetime.datetime
+) -> BackupResult | None:
+    """Back up what the restore replaces, secrets included when it replaces them (0600), so it can be undone."""
+    paths = services.settings.paths
+    if "state" not in plan.parts and "config" not in plan.parts:
+        return None
+    include_secrets = (
+        "state" in plan.parts
+        and any(name.startswith("secrets/") for name in verified.members)
+        and (paths.env_file.is_file() or paths.token_file.is_file())
+    )
+    if paths.state_db.exists():
+        # A corrupt current DB cannot be copied: say that it is the current one, and how to move it aside.
+        check_current_state(paths.state_db)
+        kind = "full"
+    elif "config" in plan.parts or include_secrets:
+        kind = "config"
+    else:
+        return None
+    return run_backup(services, now, kind=kind, offline=True, label="pre-restore", include_secrets=include_secrets)
 
 
 def _push_playlists(

@@ -3,18 +3,17 @@ safety copies of the state DB (`copies`); this package exports the names the res
 
 from spotify_tophits.archive.format import (
     KINDS,
-    STATE_MEMBER,
     Manifest,
     Member,
     Verified,
     build_manifest,
-    check_state_db,
     manifest_bytes,
+    partial_files,
     read_archive,
     sha256,
-    verify_archive,
     write_archive,
 )
+from spotify_tophits.archive.members import STATE_MEMBER
 from spotify_tophits.archive.retention import (
     SAFETY_COPY_DAYS,
     ArchiveFile,
@@ -23,6 +22,7 @@ from spotify_tophits.archive.retention import (
     list_archives,
     plan_prune,
 )
+from spotify_tophits.archive.verify import check_state_db, check_state_file, verify_archive
 
 __all__ = [
     "KINDS",
@@ -36,8 +36,10 @@ __all__ = [
     "archive_name",
     "build_manifest",
     "check_state_db",
+    "check_state_file",
     "list_archives",
     "manifest_bytes",
+    "partial_files",
     "plan_prune",
     "read_archive",
     "sha256",

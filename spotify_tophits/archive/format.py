@@ -1,10 +1,11 @@
 """The archive format: one `tar.gz` with a `manifest.json` listing every member's size and sha256.
 
-Writing is atomic (temporary name, fsync, rename, mode 0600) and every archive is verified by
-reading it back. Verification never extracts with tarfile's own extractor: each member must be a
-regular file named in the manifest, with no absolute path, no `..`, no link and no device, and
-its bytes must match the manifest's checksum. The state DB inside must open and pass SQLite's
-integrity check.
+Writing is atomic (a locked temporary name, fsync, a link to a name no other archive has, mode
+0600) and every archive is verified by reading it back. Reading never extracts with tarfile's own
+extractor: the manifest comes first and is type-checked, every member it lists must be one its kind
+allows within its cap (`members`), each member must be a regular file named in the manifest, with no
+absolute path, no `..`, no link and no device, and its bytes, streamed in chunks, must match the
+manifest's size and checksum. `verify` then checks the state DB inside.
 """
 
 from __future__ import annotations
@@ -12,24 +13,34 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import fcntl
 import hashlib
 import io
 import json
 import os
-import sqlite3
+import re
 import tarfile
 import tempfile
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 from spotify_tophits import __version__
+from spotify_tophits.archive.members import (
+    DEFAULT_STATE_DB_BYTES,
+    MANIFEST,
+    MAX_MEMBERS,
+    SMALL_FILE_BYTES,
+    check_declared,
+)
+from spotify_tophits.archive.members import STATE_MEMBER as STATE_MEMBER
 from spotify_tophits.errors import DataSafetyError
 
 FORMAT_VERSION = 1
 KINDS = ("full", "state", "config")
-STATE_MEMBER = "state.db"
+CHUNK = 1024 * 1024
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,11 +71,19 @@ class Manifest:
 
 @dataclasses.dataclass(frozen=True)
 class Verified:
-    """A verified archive: its manifest and its members' bytes, read once."""
+    """A verified archive: its manifest, its small members' bytes, and its state DB (if any) as a temporary
+    file, read once. The temporary directory goes when the object does (or at `close`)."""
 
     path: Path
     manifest: Manifest
     members: Mapping[str, bytes]
+    state_file: Path | None = None
+    workspace: tempfile.TemporaryDirectory[str] | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    def close(self) -> None:
+        """Remove the temporary copy of the state DB now."""
+        if self.workspace is not None:
+            self.workspace.cleanup()
 
 
 def sha256(data: bytes) -> str:
@@ -109,10 +128,13 @@ def write_archive(path: Path, manifest: Manifest, members: Iterable[Member]) -> 
     behind and raises DataSafetyError.
     """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial_files(path.parent, remove=True)
     descriptor, temporary_name = tempfile.mkstemp(prefix=".tophits-", suffix=".partial", dir=path.parent)
     temporary = Path(temporary_name)
     try:
         os.fchmod(descriptor, 0o600)
+        # Held while writing: the next backup removes only partial files nobody holds (a killed backup's).
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
         with os.fdopen(descriptor, "wb") as handle:
             with tarfile.open(fileobj=handle, mode="w:gz") as archive:
                 for name, data in [("manifest.json", manifest_bytes(manifest))] + [
@@ -125,8 +147,8 @@ def write_archive(path: Path, manifest: Manifest, members: Iterable[Member]) -> 
                     archive.addfile(info, io.BytesIO(data))
             handle.flush()
             os.fsync(handle.fileno())
-        read_archive(temporary)
-        os.replace(temporary, path)
+        read_archive(temporary).close()
+        path = _link_unique(temporary, path)
     except OSError as error:
         with contextlib.suppress(OSError):
             temporary.unlink()
@@ -138,33 +160,104 @@ def write_archive(path: Path, manifest: Manifest, members: Iterable[Member]) -> 
     return path
 
 
+def _link_unique(temporary: Path, path: Path) -> Path:
+    """Give the written archive its name without replacing another archive: `name.N.tar.gz` when taken."""
+    stem = path.name.removesuffix(".tar.gz")
+    for number in range(1000):
+        candidate = path if number == 0 else path.with_name(f"{stem}.{number}.tar.gz")
+        try:
+            os.link(temporary, candidate)
+        except FileExistsError:
+            continue
+        temporary.unlink()
+        return candidate
+    raise DataSafetyError(f"{path}: a thousand archives of that second exist already; nothing was kept")
+
+
+def partial_files(directory: Path, *, remove: bool = False) -> list[Path]:
+    """Return the `.tophits-*.partial` files in directory that no running backup holds (a killed backup's);
+    with `remove`, delete them too."""
+    stale = []
+    for partial in sorted(directory.glob(".tophits-*.partial")) if directory.is_dir() else []:
+        with contextlib.suppress(OSError):
+            descriptor = os.open(partial, os.O_RDONLY)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if remove:
+                    partial.unlink()
+                stale.append(partial)
+            finally:
+                os.close(descriptor)
+    return stale
+
+
 def manifest_bytes(manifest: Manifest) -> bytes:
     return json.dumps(dataclasses.asdict(manifest), indent=2, sort_keys=True).encode("utf-8")
 
 
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _parse_manifest(path: Path, data: bytes) -> Manifest:
+    """Parse and type-check a manifest; anything malformed is the archive's fault (DataSafetyError)."""
+
+    def bad(what: str) -> DataSafetyError:
+        return DataSafetyError(f"{path}: manifest.json {what}; the archive is unusable")
+
     try:
         raw = json.loads(data)
-        manifest = Manifest(
-            format=int(raw["format"]),
-            tophits_version=str(raw["tophits_version"]),
-            schema_version=raw.get("schema_version"),
-            kind=str(raw["kind"]),
-            created_at=str(raw["created_at"]),
-            account_id=raw.get("account_id"),
-            files=tuple(dict(entry) for entry in raw["files"]),
-            row_counts=dict(raw.get("row_counts") or {}),
-            secrets=bool(raw.get("secrets", False)),
-        )
-    except (ValueError, KeyError, TypeError):
-        raise DataSafetyError(f"{path}: manifest.json is not a tophits manifest; the archive is unusable") from None
+    except (ValueError, RecursionError):
+        raise bad("is not JSON") from None
+    if not isinstance(raw, dict):
+        raise bad("is not a JSON object")
+    if not _whole(raw.get("format")):
+        raise bad("has no whole-number 'format'")
+    for key in ("tophits_version", "kind", "created_at"):
+        if not isinstance(raw.get(key), str):
+            raise bad(f"has no string {key!r}")
+    schema_version, account_id = raw.get("schema_version"), raw.get("account_id")
+    if schema_version is not None and not _whole(schema_version):
+        raise bad(f"has schema_version {str(schema_version)[:40]!r}, not a whole number")
+    if account_id is not None and not isinstance(account_id, str):
+        raise bad("has an account_id that is not a string")
+    files, row_counts, secrets = raw.get("files"), raw.get("row_counts") or {}, raw.get("secrets", False)
+    if not isinstance(files, list) or len(files) > MAX_MEMBERS:
+        raise bad(f"has no list of files (at most {MAX_MEMBERS})")
+    for entry in files:
+        if not (
+            isinstance(entry, dict)
+            and isinstance(entry.get("name"), str)
+            and _whole(entry.get("size"))
+            and entry["size"] >= 0
+            and isinstance(entry.get("sha256"), str)
+            and SHA256.match(entry["sha256"])
+        ):
+            raise bad(f"has a file entry without a name, size and sha256: {str(entry)[:80]}")
+    if not isinstance(row_counts, dict) or not all(_whole(count) for count in row_counts.values()):
+        raise bad("has row_counts that are not whole numbers")
+    if not isinstance(secrets, bool):
+        raise bad("has secrets that is not true or false")
+    manifest = Manifest(
+        format=raw["format"],
+        tophits_version=raw["tophits_version"],
+        schema_version=schema_version,
+        kind=raw["kind"],
+        created_at=raw["created_at"],
+        account_id=account_id,
+        files=tuple(dict(entry) for entry in files),
+        row_counts={str(table): count for table, count in row_counts.items()},
+        secrets=secrets,
+    )
     if manifest.format > FORMAT_VERSION:
         raise DataSafetyError(
             f"{path}: archive format {manifest.format} is newer than this tophits reads ({FORMAT_VERSION});"
             " upgrade tophits to restore it"
         )
     if manifest.kind not in KINDS:
-        raise DataSafetyError(f"{path}: unknown archive kind {manifest.kind!r}")
+        raise DataSafetyError(f"{path}: unknown archive kind {manifest.kind[:40]!r}")
+    if len(manifest.names()) != len(manifest.files):
+        raise bad("lists a file twice")
     return manifest
 
 
@@ -183,77 +276,82 @@ def _check_member_name(path: Path, member: tarfile.TarInfo) -> None:
         raise DataSafetyError(f"{path}: member {member.name!r} is a {kind}, not a regular file; refusing the archive")
 
 
-def read_archive(path: Path) -> Verified:
-    """Read and check every member of the archive against its manifest; raise DataSafetyError if anything is off."""
+def _copy_member(
+    path: Path, name: str, source: IO[bytes], target: IO[bytes], declared: int, expected_sha256: str
+) -> None:
+    """Copy one member in chunks, hashing as it goes; never more than its declared size."""
+    digest = hashlib.sha256()
+    copied = 0
+    while chunk := source.read(min(CHUNK, declared - copied + 1)):
+        if copied == 0 and name == STATE_MEMBER and not chunk.startswith(b"SQLite format 3\x00"):
+            raise DataSafetyError(f"{path}: {STATE_MEMBER} inside is not an SQLite database")
+        copied += len(chunk)
+        if copied > declared:
+            break
+        digest.update(chunk)
+        target.write(chunk)
+    if copied != declared or digest.hexdigest() != expected_sha256:
+        raise DataSafetyError(f"{path}: checksum mismatch for {name}; the archive is corrupt")
+
+
+def read_archive(path: Path, *, max_state_bytes: int = DEFAULT_STATE_DB_BYTES, workdir: Path | None = None) -> Verified:
+    """Read and check every member of the archive against its manifest; raise DataSafetyError if anything is off.
+
+    The manifest comes first and is checked before any other member is read: every member must be one its
+    kind allows, within its cap. Members are streamed and hashed in chunks; the state DB goes to a temporary
+    file (in `workdir`, else the system's), the rest (small by their caps) into memory.
+    """
     members: dict[str, bytes] = {}
+    manifest: Manifest | None = None
+    workspace: tempfile.TemporaryDirectory[str] | None = None
+    state_file: Path | None = None
     try:
         with tarfile.open(path, mode="r:gz") as archive:
             for member in archive:
                 _check_member_name(path, member)
-                if member.name in members:
-                    raise DataSafetyError(f"{path}: member {member.name!r} appears twice; refusing the archive")
                 handle = archive.extractfile(member)
                 assert handle is not None
-                members[member.name] = handle.read()
+                if manifest is None:
+                    if member.name != MANIFEST:
+                        raise DataSafetyError(f"{path}: no manifest.json at the start; this is not a tophits archive")
+                    if member.size > SMALL_FILE_BYTES:
+                        raise DataSafetyError(f"{path}: manifest.json is over 1 MiB; refusing the archive")
+                    manifest = _parse_manifest(path, handle.read(SMALL_FILE_BYTES))
+                    for declared in manifest.files:
+                        check_declared(
+                            path, declared["name"], declared["size"], manifest.kind, manifest.secrets, max_state_bytes
+                        )
+                    entries = {str(declared["name"]): declared for declared in manifest.files}
+                    continue
+                entry = entries.get(member.name)
+                if entry is None:
+                    raise DataSafetyError(f"{path}: members not in the manifest: {member.name}; refusing the archive")
+                if member.name in members or (member.name == STATE_MEMBER and state_file is not None):
+                    raise DataSafetyError(f"{path}: member {member.name!r} appears twice; refusing the archive")
+                if member.size != entry["size"]:
+                    raise DataSafetyError(f"{path}: checksum mismatch for {member.name}; the archive is corrupt")
+                if member.name == STATE_MEMBER:
+                    workspace = tempfile.TemporaryDirectory(prefix="tophits-archive-", dir=workdir)
+                    state_file = Path(workspace.name) / STATE_MEMBER
+                    with state_file.open("wb") as target:
+                        _copy_member(path, member.name, handle, target, entry["size"], entry["sha256"])
+                else:
+                    buffer = io.BytesIO()
+                    _copy_member(path, member.name, handle, buffer, entry["size"], entry["sha256"])
+                    members[member.name] = buffer.getvalue()
     except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
+        if workspace is not None:
+            workspace.cleanup()
         raise DataSafetyError(f"{path}: not a readable tophits archive ({error}); it may be truncated") from None
-    if "manifest.json" not in members:
+    except BaseException:
+        if workspace is not None:
+            workspace.cleanup()
+        raise
+    if manifest is None:
         raise DataSafetyError(f"{path}: no manifest.json; this is not a tophits archive")
-    manifest = _parse_manifest(path, members.pop("manifest.json"))
-    unknown = set(members) - manifest.names()
-    if unknown:
-        raise DataSafetyError(
-            f"{path}: members not in the manifest: {', '.join(sorted(unknown))}; refusing the archive"
-        )
-    for entry in manifest.files:
-        data = members.get(entry["name"])
-        if data is None:
-            raise DataSafetyError(f"{path}: {entry['name']} is listed in the manifest but missing")
-        if len(data) != entry["size"] or sha256(data) != entry["sha256"]:
-            raise DataSafetyError(f"{path}: checksum mismatch for {entry['name']}; the archive is corrupt")
-    return Verified(path, manifest, members)
-
-
-def check_state_db(path: Path, data: bytes) -> dict[str, int]:
-    """Open a state DB copy in a temporary directory, run integrity_check, and return its row counts."""
-    with tempfile.TemporaryDirectory(prefix="tophits-verify-") as directory:
-        copy = Path(directory) / STATE_MEMBER
-        copy.write_bytes(data)
-        if not data.startswith(b"SQLite format 3\x00"):
-            raise DataSafetyError(f"{path}: {STATE_MEMBER} inside is not an SQLite database")
-        try:
-            connection = sqlite3.connect(copy)
-            try:
-                findings = [row[0] for row in connection.execute("PRAGMA integrity_check")]
-                if findings != ["ok"]:
-                    raise DataSafetyError(f"{path}: {STATE_MEMBER} fails integrity_check: {findings[0]}")
-                return row_counts(connection)
-            finally:
-                connection.close()
-        except sqlite3.DatabaseError as error:
-            raise DataSafetyError(f"{path}: {STATE_MEMBER} cannot be opened ({error})") from None
-
-
-COUNTED_TABLES = ("observations", "chart_rows", "resolutions", "managed_playlists", "runs", "playlist_snapshots")
-
-
-def row_counts(connection: sqlite3.Connection) -> dict[str, int]:
-    """Return the row count of each table that holds history."""
-    counts = {}
-    existing = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    for table in COUNTED_TABLES:
-        if table in existing:
-            counts[table] = int(connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608
-    return counts
-
-
-def verify_archive(path: Path) -> Verified:
-    """Verify an archive end to end: members, checksums, manifest, and the state DB inside."""
-    verified = read_archive(path)
-    if STATE_MEMBER in verified.members:
-        counts = check_state_db(path, verified.members[STATE_MEMBER])
-        expected = verified.manifest.row_counts
-        mismatched = [table for table, count in expected.items() if counts.get(table) != count]
-        if mismatched:
-            raise DataSafetyError(f"{path}: row counts differ from the manifest for {', '.join(mismatched)}")
-    return verified
+    missing = manifest.names() - set(members) - ({STATE_MEMBER} if state_file else set())
+    if missing:
+        if workspace is not None:
+            workspace.cleanup()
+        raise DataSafetyError(f"{path}: {sorted(missing)[0]} is listed in the manifest but missing")
+    return Verified(path, manifest, members, state_file, workspace)

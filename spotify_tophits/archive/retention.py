@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-NAME = re.compile(r"^tophits-(full|state|config)-(\d{8}T\d{6}Z)(-[a-z-]+)?\.tar\.gz$")
+# `.N` tells apart archives written in the same second (the writer never replaces an archive).
+NAME = re.compile(r"^tophits-(full|state|config)-(\d{8}T\d{6}Z)(-[a-z-]+)?(?:\.(\d{1,3}))?\.tar\.gz$")
 
 
 def archive_name(kind: str, created_at: datetime.datetime, label: str = "") -> str:
@@ -43,7 +44,12 @@ def list_archives(directory: Path) -> list[ArchiveFile]:
             created = datetime.datetime.strptime(match.group(2), "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.UTC)
             label = (match.group(3) or "").lstrip("-")
             archives.append(ArchiveFile(path, match.group(1), created, label, path.stat().st_size))
-    return sorted(archives, key=lambda archive: archive.created_at, reverse=True)
+    return sorted(archives, key=_written_order, reverse=True)
+
+
+def _written_order(archive: ArchiveFile) -> tuple[datetime.datetime, int]:
+    match = NAME.match(archive.path.name)
+    return archive.created_at, int(match.group(4) or 0) if match else 0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -93,6 +93,12 @@ class BackupSettings:
     keep_weekly: int
     keep_monthly: int
     max_age_hours: int
+    max_state_db_mib: int = 2048
+
+    @property
+    def max_state_db_bytes(self) -> int:
+        """The largest state DB an archive may hold (a larger one is refused unread)."""
+        return self.max_state_db_mib * 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,7 +224,9 @@ def _parse_chart_rows(reader: TableReader, sources: tuple[str, ...]) -> dict[str
 
 
 def _parse_backup(reader: TableReader, paths: Paths) -> BackupSettings:
-    reader.check_keys({"directory", "keep_last", "keep_daily", "keep_weekly", "keep_monthly", "max_age_hours"})
+    reader.check_keys(
+        {"directory", "keep_last", "keep_daily", "keep_weekly", "keep_monthly", "max_age_hours", "max_state_db_mib"}
+    )
     directory = reader.get("directory", str, "")
     counts = {}
     for key, default in (("keep_last", 7), ("keep_daily", 7), ("keep_weekly", 4), ("keep_monthly", 12)):
@@ -226,11 +234,15 @@ def _parse_backup(reader: TableReader, paths: Paths) -> BackupSettings:
         if counts[key] < 0:
             raise reader.fail(key, counts[key], "must be zero or more")
     max_age = reader.get("max_age_hours", int, 48)
-    if max_age < 1:
-        raise reader.fail("max_age_hours", max_age, "must be at least 1")
+    if not 1 <= max_age <= 24 * 366:
+        raise reader.fail("max_age_hours", max_age, "is out of range; use a whole number of hours from 1 to 8784")
+    max_state = reader.get("max_state_db_mib", int, 2048)
+    if not 1 <= max_state <= 1024 * 1024:
+        raise reader.fail("max_state_db_mib", max_state, "is out of range; use a whole number from 1 to 1048576")
     return BackupSettings(
         directory=Path(directory).expanduser() if directory else paths.state_dir / "backups",
         max_age_hours=max_age,
+        max_state_db_mib=max_state,
         **counts,
     )
 

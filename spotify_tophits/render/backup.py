@@ -79,7 +79,8 @@ def restore_result(result: RestoreResult) -> None:
         echo("dry run: nothing was changed")
         return
     if result.safety_copy:
-        echo(f"safety copy of the previous state: {result.safety_copy}")
+        with_secrets = f" (with {' and '.join(result.safety_secrets)}, mode 0600)" if result.safety_secrets else ""
+        echo(f"safety copy of the previous state{with_secrets}: {result.safety_copy}")
     echo(f"restored {', '.join(result.plan.parts)} from {result.plan.archive}")
     for name in result.playlists:
         echo(f"pushed {name} to Spotify")

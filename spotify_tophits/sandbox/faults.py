@@ -5,8 +5,10 @@ method and a path regex."""
 from __future__ import annotations
 
 import dataclasses
+import random
 import re
 import threading
+from collections import Counter
 from typing import Any
 
 __all__ = ["Fault", "FaultInjection"]
@@ -38,6 +40,19 @@ class FaultInjection:
 
     lock: threading.RLock
     faults: list[Fault]
+    # Random faults: (share of matching requests, path regex, seeded generator); see `inject_random`.
+    random_faults: tuple[float, str, random.Random] | None = None
+    random_taken: Counter[str]
+
+    def inject_random(self, share: float, path: str = r"/v1/.*", *, seed: int = 0) -> None:
+        """From now on, fail `share` of the requests matching path at random (seeded, so a test repeats).
+
+        Each is a 500 or a 503, a connection dropped before the request is applied, or one dropped
+        after it was applied (the answer lost). `share` 0 stops it; `random_taken` counts each kind.
+        """
+        with self.lock:
+            self.random_faults = (share, path, random.Random(seed)) if share else None  # noqa: S311 - a repeatable test
+            self.random_taken = Counter()
 
     def inject(
         self,
@@ -91,6 +106,16 @@ class FaultInjection:
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
+            if self.random_faults is not None and not any(
+                fault.times > 0 and fault.matches(method, path) for fault in self.faults
+            ):
+                share, pattern, generator = self.random_faults
+                if re.fullmatch(pattern, path) and generator.random() < share:
+                    kind = generator.choice(("500", "503", "drop", "drop-after"))
+                    self.random_taken[kind] += 1
+                    if kind.startswith("drop"):
+                        return Fault(method, path, kind)
+                    return Fault(method, path, "status", int(kind))
             for fault in self.faults:
                 if fault.times > 0 and fault.matches(method, path):
                     if fault.skip > 0:

@@ -57,6 +57,7 @@ class Emulator(FaultInjection):
         self.requests: Counter[str] = Counter()
         self.request_log: list[tuple[str, str]] = []
         self.faults: list[Fault] = []
+        self.random_taken: Counter[str] = Counter()
         self.latency = 0.0
         self.tracks: dict[str, CatalogTrack] = {track.id: track for track in self.world.catalog}
         # Searches compare normalised names; computing them once keeps the emulator fast.

@@ -9,9 +9,11 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
+import shutil
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from spotify_tophits.errors import ConfigError, DataSafetyError
 from spotify_tophits.files import write_atomically
@@ -175,13 +177,29 @@ def open_store(
     return Store(connection, path)
 
 
-def replace_database(target: Path, data: bytes, now: datetime.datetime) -> None:
-    """Put the database `data` (a restored archive's) in place of target with one rename, migrating an older
-    schema first (dated `now`). Raise DataSafetyError, leaving target as it was, when data is newer or corrupt."""
+@contextlib.contextmanager
+def _private_file(path: Path) -> Iterator[BinaryIO]:
+    """Open a new file at path for writing, mode 0600 from the start, fsynced when the block ends."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def replace_database(target: Path, data: bytes | Path, now: datetime.datetime) -> None:
+    """Put the database `data` (a restored archive's, as bytes or a file) in place of target with one rename,
+    migrating an older schema first (dated `now`). Raise DataSafetyError, leaving target as it was, when data
+    is newer or corrupt."""
     incoming = target.with_name(".state.db.restoring")
     for stale in (incoming, Path(f"{incoming}-wal"), Path(f"{incoming}-shm")):
         stale.unlink(missing_ok=True)
-    write_atomically(incoming, data)
+    if isinstance(data, Path):
+        # Streamed, not read into memory: a state DB may be large.
+        with data.open("rb") as source, _private_file(incoming) as copy:
+            shutil.copyfileobj(source, copy, 1024 * 1024)
+    else:
+        write_atomically(incoming, data)
     try:
         open_store(incoming, now=now).close()  # migrates an older schema forward; refuses a newer or corrupt one
     except BaseException:

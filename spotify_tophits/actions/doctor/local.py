@@ -269,13 +269,21 @@ def record_verification(settings: Settings, now: datetime.datetime, ok: bool) ->
 def backups(settings: Settings, now: datetime.datetime) -> Findings:
     """The newest backup: age against the policy, and that it verifies and would restore (recorded for status)."""
     archives = archive.list_archives(settings.backup.directory)
+    partials = archive.partial_files(settings.backup.directory)
+    if partials:
+        yield Check(
+            "backups",
+            Level.WARNING,
+            f"{len(partials)} partial archive(s) left by an interrupted backup ({partials[0].name})",
+            "the next `tophits backup` removes them",
+        )
     newest = next((item for item in archives if not item.label), None)
     for finding in health.backup_findings(newest.created_at if newest else None, now, settings.backup.max_age_hours):
         yield Check("backups", Level.WARNING, finding.message, finding.fix)
     if newest is None:
         return
     try:
-        verify_restorable(newest.path)
+        verify_restorable(newest.path, settings.backup.max_state_db_bytes).close()
     except TophitsError as error:
         record_verification(settings, now, False)
         yield Check("backups", Level.ERROR, f"the newest backup does not verify: {error.message}", "tophits backup")
