@@ -22,8 +22,8 @@ import typer
 import typer.core
 
 from spotify_tophits import __version__, arguments, render
+from spotify_tophits.coercion import defer_coercion
 from spotify_tophits.errors import ExitCode, TophitsError
-from spotify_tophits.optioncoercion import defer_coercion
 from spotify_tophits.services import Clock, Services
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-# Typer builds a pydantic adapter for every option value; defer it to the values that need one.
+# Typer would import pydantic for every command; only a value that needs converting loads it now.
 defer_coercion(typer.core)
 # Pretty tracebacks with locals would print tokens and secrets held in local variables. Plain help
 # (rich_markup_mode=None): Rich's help panels cost more start-up than the rest of `--help`.

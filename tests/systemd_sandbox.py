@@ -30,6 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 SYSTEMD = Path("/lib/systemd/systemd")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -284,29 +285,9 @@ class Sandbox:
             raise
 
     def _start(self, cgroup: Path, timeout: float, lifetime: float | None) -> int:
-        log = (self.scratch / "boot.log").open("wb")
         # The shell joins the cgroup first, so the cgroup namespace unshare makes is rooted there.
-        self.unshare = subprocess.Popen(
-            [
-                "sh",
-                "-c",
-                'echo $$ > "$0" && exec "$@"',
-                str(cgroup / "cgroup.procs"),
-                "unshare",
-                *NAMESPACES,
-                "--propagation",
-                "private",
-                "--mount-proc",
-                sys.executable,
-                str(Path(__file__).resolve()),
-                "namespace-init",
-                str(self.scratch),
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with (self.scratch / "boot.log").open("wb") as log:
+            self.unshare = self._spawn(cgroup, log)
         self._save(unshare=self.unshare.pid)
         deadline = time.monotonic() + timeout
         pid = 0
@@ -339,6 +320,30 @@ class Sandbox:
             time.sleep(0.2)
             state = self.run("systemctl", "is-system-running", check=False).stdout.strip()
         return pid
+
+    def _spawn(self, cgroup: Path, log: BinaryIO) -> subprocess.Popen[bytes]:
+        """Start unshare inside `cgroup`, running this file's namespace stage as the new PID 1."""
+        return subprocess.Popen(
+            [
+                "sh",
+                "-c",
+                'echo $$ > "$0" && exec "$@"',
+                str(cgroup / "cgroup.procs"),
+                "unshare",
+                *NAMESPACES,
+                "--propagation",
+                "private",
+                "--mount-proc",
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "namespace-init",
+                str(self.scratch),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def logs(self) -> str:
         """Return the last lines of the namespace set-up and of systemd's console."""

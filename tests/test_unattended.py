@@ -285,3 +285,54 @@ def test_the_cli_reports_spotify_gone_as_exit_5(authorised, emulator, world, env
 
     assert result.exit_code == ExitCode.TEMPORARY, result.output
     assert "network error talking to Spotify" in result.output
+
+
+# -- 8: every command that calls Spotify honours not_before --------------------------------------------------------
+def spotify_api_requests(emulator: Emulator) -> list[str]:
+    return [f"{method} {path}" for method, path in emulator.request_log if path.startswith("/v1/")]
+
+
+@pytest.fixture
+def told_to_wait(simulation: Simulation, authorised, emulator):  # type: ignore[no-untyped-def]
+    """A normal run, then Spotify asked for a 20-hour pause (not_before in the state DB)."""
+    simulation.run(DAY)
+    store = open_store(authorised.paths.state_db)
+    store.set_meta("not_before", (at(DAY, 6) + datetime.timedelta(hours=20)).isoformat())
+    store.close()
+    emulator.reset_counts()
+    return TophitsRunner(at(DAY, 7))
+
+
+def test_status_live_honours_not_before_without_calling_spotify(told_to_wait, emulator):
+    result = told_to_wait.invoke(app, ["status", "--live"])
+
+    assert result.exit_code == 0, result.output
+    assert "Spotify rate limit: backing off for 19 h (until 2026-11-11 02:00 UTC)" in result.output
+    assert spotify_api_requests(emulator) == []
+
+
+def test_backup_honours_not_before_taking_playlists_from_the_snapshots(told_to_wait, emulator):
+    result = told_to_wait.invoke(app, ["backup"])
+
+    assert result.exit_code == 0, result.output
+    assert spotify_api_requests(emulator) == []
+
+
+def test_doctor_reports_the_wait_instead_of_calling_spotify(told_to_wait, emulator):
+    result = told_to_wait.invoke(app, ["doctor"])
+
+    assert "not calling Spotify: Spotify asked us to wait: retry after 19 h" in result.output
+    assert spotify_api_requests(emulator) == []
+
+
+def test_restore_of_playlists_honours_not_before(told_to_wait, simulation: Simulation, emulator):
+    from spotify_tophits.actions.backup import run_backup
+
+    path = run_backup(simulation.services, at(DAY, 7), offline=True).path
+    emulator.reset_counts()
+
+    result = told_to_wait.invoke(app, ["restore", str(path), "--only", "playlists", "--yes"])
+
+    assert result.exit_code == ExitCode.TEMPORARY, result.output
+    assert "Spotify asked us to wait: retry after 19 h" in result.output
+    assert spotify_api_requests(emulator) == []

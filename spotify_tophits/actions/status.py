@@ -13,6 +13,7 @@ from spotify_tophits.config import Settings
 from spotify_tophits.errors import TophitsError
 from spotify_tophits.ops import health
 from spotify_tophits.ops.scheduler import TimerState, timer_state, update_timer
+from spotify_tophits.retry import spotify_wait
 from spotify_tophits.spotify import TokenFile, latency_percentiles, refresh_token_expiry
 from spotify_tophits.store import SCHEMA_VERSION, PlaylistState, RunResult, Store, open_reader
 
@@ -293,6 +294,8 @@ def add_live(report: StatusReport, services: Services, now: datetime.datetime) -
     """Add what Spotify reports now: track counts and drift (someone edited a playlist by hand)."""
     store = services.open_state()
     try:
+        if spotify_wait(store.get_meta("not_before"), now) is not None:
+            return report  # its alerts already say how long Spotify asked us to wait
         listing = {info.id: info for info in services.gateway(store, lambda: now).my_playlists()}
         records = {(record.key, record.period): record for record in store.managed_playlists()}
     finally:
@@ -330,7 +333,8 @@ def status_check(load_settings: Callable[[], Settings], clock: Callable[[], date
         settings = load_settings()
         if not settings.paths.state_db.exists():
             return 3, f"TOPHITS UNKNOWN - no state DB at {settings.paths.state_db} yet; run `tophits update` first"
-        return check_line(collect_status(settings, clock()))
+        # The line never shows the schedule: a check run every minute need not ask systemd.
+        return check_line(collect_status(settings, clock(), read_timer=lambda: None))
     except TophitsError as error:
         return 3, f"TOPHITS UNKNOWN - {error.message}"
 

@@ -29,7 +29,7 @@ from spotify_tophits.errors import (
     UsageError,
 )
 from spotify_tophits.lock import run_lock
-from spotify_tophits.matching import primary_artist, song_key
+from spotify_tophits.matching import MatchToCheck, match_to_check
 from spotify_tophits.overrides import apply_overrides, load_overrides
 from spotify_tophits.playlists import Outcome, PlaylistOutcome, PlaylistSync
 from spotify_tophits.ranking import RankedRow
@@ -41,8 +41,6 @@ from spotify_tophits.spotify import ReadOnlyGateway, SpotifyGateway, Track
 from spotify_tophits.store import PlaylistState, RunResult, Store, WrittenVersion
 
 logger = logging.getLogger(__name__)
-# Text matches under this confidence are listed by `update -v` for a person to check.
-LOW_CONFIDENCE = 0.9
 
 
 class SourceStatus(enum.StrEnum):
@@ -73,7 +71,9 @@ class UpdateResult:
     sources: list[SourceReport] = dataclasses.field(default_factory=list)
     playlists: list[PlaylistOutcome] = dataclasses.field(default_factory=list)
     unmatched: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
-    low_confidence: list[tuple[str, str, str, float]] = dataclasses.field(default_factory=list)
+    low_confidence: list[MatchToCheck] = dataclasses.field(default_factory=list)
+    # Rows left out under `[matching] explicit = "clean-only"`: Spotify has them, but only explicit.
+    no_clean_twin: int = 0
     overrides: list[str] = dataclasses.field(default_factory=list)
     rows_new: int = 0
     rows_matched: int = 0
@@ -108,6 +108,7 @@ class UpdateResult:
             "match_rate": self.match_rate,
             "unmatched": len(self.unmatched),
             "low_confidence": len(self.low_confidence),
+            "no_clean_twin": self.no_clean_twin,
             "searches": self.searches,
             "deferred": self.deferred,
             "requests": self.requests,
@@ -226,34 +227,25 @@ class _Run:
     # -- step 3 and 4: store and resolve ------------------------------------------------------------------
     def resolve_row(self, row: ChartRow, source: str) -> dict[str, Any]:
         """Resolve one chart row and return it as the store saves it, counting matches for the run."""
-        outcome = self.search_budget.resolve(self.search, row, self.store, self.local_now)
+        outcome = self.search_budget.resolve(self.search, row, self.store, self.local_now, self.settings.explicit)
         self.result.rows_new += 1
         if outcome.method == "unresolved":
             self.result.deferred += 1
         elif outcome.spotify_id:
             self.result.rows_matched += 1
-            if outcome.confidence < LOW_CONFIDENCE and not outcome.cached:
-                self.result.low_confidence.append((source, ", ".join(row.artists), row.title, outcome.confidence))
+            if (check := match_to_check(source, row, outcome)) is not None:
+                self.result.low_confidence.append(check)
         else:
+            self.result.no_clean_twin += outcome.method == "no-clean-twin"
             self.result.unmatched.append((source, ", ".join(row.artists), row.title))
-        return {
-            "rank": row.rank,
-            "title": row.title,
-            "artists": list(row.artists),
-            "isrc": row.isrc,
-            "source_track_id": row.source_track_id,
-            "spotify_id": row.spotify_id,
-            "duration_ms": row.duration_ms,
-            "resolution_key": outcome.key,
-            "song_key": song_key(row.title, row.artists),
-            "artist_key": primary_artist(row.artists),
-            "matched": outcome.spotify_id is not None,
-        }
+        return row.stored_values(outcome.key) | {"matched": outcome.spotify_id is not None}
 
     def store_charts(self, charts: Sequence[Chart]) -> None:
         """Resolve rows earlier runs left unresolved (oldest charts first), then store and resolve new charts."""
         for values in self.store.unresolved_rows(datetime.date(self.today.year, 1, 1), self.search_budget.remaining):
-            self.search_budget.resolve(self.search, ChartRow(**values), self.store, self.local_now)
+            self.search_budget.resolve(
+                self.search, ChartRow(**values), self.store, self.local_now, self.settings.explicit
+            )
         for chart in charts:
             rows = [self.resolve_row(row, chart.source) for row in chart.rows]
             matched = sum(1 for row in rows if row.pop("matched"))
@@ -273,7 +265,7 @@ class _Run:
         since = min([datetime.date(self.today.year, 1, 1)] + [window.start for _, window in plans if window])
         for values in self.store.due_misses(since, self.now):
             row = ChartRow(**values)
-            outcome = self.search_budget.resolve(self.search, row, self.store, self.local_now)
+            outcome = self.search_budget.resolve(self.search, row, self.store, self.local_now, self.settings.explicit)
             if outcome.spotify_id:
                 logger.info("resolved on retry: %s – %s", ", ".join(row.artists), row.title)
 

@@ -22,6 +22,7 @@ from spotify_tophits.config.paths import Paths, resolve_paths
 from spotify_tophits.config.reader import TableReader
 from spotify_tophits.config.secrets import Credentials, load_credentials
 from spotify_tophits.errors import ConfigError
+from spotify_tophits.matching import ExplicitPolicy
 from spotify_tophits.sources import registry
 
 PLAYLIST_KEYS = ("daily", "weekly", "monthly", "yearly")
@@ -65,6 +66,7 @@ TOP_LEVEL_KEYS = {
     "weights",
     "search_budget",
     "chart_rows",
+    "matching",
 }
 # A chart longer than its cap is cut to its best ranks: one search per row must not burn the quota.
 DEFAULT_CHART_ROWS = 200
@@ -123,6 +125,7 @@ class Settings:
     config_file_found: bool
     search_budget: int = DEFAULT_SEARCH_BUDGET
     chart_rows: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    explicit: ExplicitPolicy = ExplicitPolicy.AS_CHARTED
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -328,4 +331,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         config_file_found=found,
         search_budget=search_budget,
         chart_rows=_parse_chart_rows(reader.table_at("chart_rows"), sources),
+        explicit=_parse_matching(reader.table_at("matching")),
     )
+
+
+def _parse_matching(reader: TableReader) -> ExplicitPolicy:
+    reader.check_keys({"explicit"})
+    value = reader.get("explicit", str, ExplicitPolicy.AS_CHARTED.value)
+    try:
+        return ExplicitPolicy(value)
+    except ValueError:
+        choices = ", ".join(f'"{policy.value}"' for policy in ExplicitPolicy)
+        raise reader.fail("explicit", value, f"is not a policy; use one of {choices}") from None
