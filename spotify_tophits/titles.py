@@ -240,6 +240,10 @@ def song_key(title: str, artists: Sequence[str]) -> str:
 
 
 def recording_key(title: str, artists: Sequence[str]) -> str:
-    """Return the key of one recording of a song: the song key and the version kinds its title names."""
-    version = ",".join(sorted(split_title(title).versions))
+    """Return the key of one recording of a song: the song key, the version kinds its title names, and what else
+    its version tags say ("live:tokyo" is not "live:wembley")."""
+    parts = split_title(title)
+    version = ",".join(sorted(parts.versions)) + (
+        f":{' '.join(sorted(parts.version_words))}" if parts.version_words else ""
+    )
     return song_key(title, artists) + (f"|{version}" if version else "")

@@ -67,7 +67,8 @@ def test_song_key_counts_every_version_of_a_song_once_and_the_recording_key_tell
     assert song_key("Paper Skies - 2011 Remaster", ["Ava Stone"]) == song_key("Paper Skies", ["Ava Stone"])
     assert song_key("Paper Skies (Club Remix)", ["Ava Stone"]) == song_key("Paper Skies", ["Ava Stone"])
     assert song_key("Paper Skies (En Vivo)", ["Ava Stone & Leo Vega"]) == "ava stone|paper skies"
-    assert recording_key("Paper Skies (Club Remix)", ["Ava Stone"]) == "ava stone|paper skies|remix"
+    assert recording_key("Paper Skies (Club Remix)", ["Ava Stone"]) == "ava stone|paper skies|remix:club"
+    assert recording_key("Paper Skies (Live from Tokyo)", ["Ava Stone"]) == "ava stone|paper skies|live:tokyo"
     assert recording_key("Paper Skies - Remastered", ["Ava Stone"]) == "ava stone|paper skies"
 
 
