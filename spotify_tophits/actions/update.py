@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from spotify_tophits import ranking
-from spotify_tophits.actions.entries import written_entries
+from spotify_tophits.actions.entries import written_version
+from spotify_tophits.actions.export import export_changed
 from spotify_tophits.budget import SearchBudget
 from spotify_tophits.charts import Chart, ChartRow
 from spotify_tophits.config import PlaylistSettings, Settings
@@ -159,15 +160,6 @@ class _Run:
         if not rows:
             return self.playlists.keep(playlist, window), ranked
         return self.playlists.sync(playlist, window, ranked.track_ids), ranked
-
-    def written(
-        self, outcome: PlaylistOutcome, window: ranking.Window, ranked: ranking.Ranking
-    ) -> WrittenVersion | None:
-        """Return the version a write left on Spotify, with its entries, for the run record."""
-        saved = self.store.get_playlist(outcome.key, outcome.period)
-        if saved is None:
-            return None
-        return WrittenVersion(saved, (window.start, window.end), written_entries(self.store, ranked, self.overrides))
 
     @property
     def gateway(self) -> SpotifyGateway:
@@ -323,9 +315,11 @@ def run_update(
             if dry_run:
                 with store.rolled_back():
                     return _update(services, store, now, only, dry_run, force)
-            return _update(services, store, now, only, dry_run, force)
+            result = _update(services, store, now, only, dry_run, force)
         finally:
             store.close()
+        result.warnings += export_changed(settings, result.playlists, now)
+        return result
 
 
 def _update(
@@ -353,7 +347,7 @@ def _update(
             result.playlists.append(outcome)
             if outcome.status in (Outcome.REFUSED, Outcome.KEPT):
                 result.warnings.append(f"{outcome.name}: {outcome.message}")
-            version = run.written(outcome, window, ranked) if outcome.writes and not dry_run else None
+            version = written_version(store, window, ranked, run.overrides) if outcome.writes and not dry_run else None
             if version is not None:
                 versions.append(version)
     except TophitsError as error:
