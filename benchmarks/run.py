@@ -154,14 +154,19 @@ def cli_section(directory: Path, one_year: Path) -> None:
     typer_time = cli_latency.median_seconds([sys.executable, "-c", "import typer"], 15)
     record("python -c pass", f"{baseline * 1000:.0f} ms")
     record("python -c 'import typer'", f"{typer_time * 1000:.0f} ms")
+    latencies: dict[str, float] = {}
     for name, arguments, goal in (
         ("tophits --help", ["--help"], 3.0),
         ("tophits status (1 year)", ["status"], 5.0),
         ("tophits status --json (1 year)", ["status", "--json"], 5.0),
+        ("tophits show (1 year)", ["show"], 5.0),
+        ("tophits show --json (1 year)", ["show", "--json"], 5.0),
+        ("tophits show yearly --json (1 year)", ["show", "yearly", "--json"], 5.0),
         ("tophits doctor --offline (1 year)", ["doctor", "--offline"], None),
     ):
         os.environ.update({k: v for k, v in environment.items() if k.startswith("TOPHITS_")})
         seconds = cli_latency.median_seconds([TOPHITS, *arguments], 15)
+        latencies[name] = seconds
         ratio = seconds / typer_time
         record(
             name,
@@ -176,6 +181,10 @@ def cli_section(directory: Path, one_year: Path) -> None:
     result = subprocess.run([sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=False)
     imported = result.stderr.strip().splitlines()[-1] == "True"
     record("status imports spotipy", str(imported), "False", not imported)
+    # show reads only local state: no slower than status on the same DB (figures above).
+    for name in ("tophits show (1 year)", "tophits show --json (1 year)"):
+        ratio = latencies[name] / latencies["tophits status (1 year)"]
+        record(f"{name} / status", f"{ratio:.2f}", "<= 1.0 (no slower than status)", ratio <= 1.05)
 
 
 def five_year_section(directory: Path, five_years: Path) -> None:
