@@ -6,7 +6,8 @@ imported inside the commands that use them, so `--help`, `status` and `show` sta
 in test_startup.py names the heavy modules each fast command must not import).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would parse every option's annotation string
+# again on each run (eval), which took longer than building the command tree from live ones.
 
 import datetime
 import functools
@@ -117,7 +118,7 @@ def services() -> Services:
     return Services.from_clock(guarded(load_settings), state["clock"])
 
 
-def load_settings() -> Settings:
+def load_settings() -> "Settings":
     """Read the settings of the chosen profile (exit 3 on bad settings, through `guarded`)."""
     from spotify_tophits.config import load_settings as load
 
@@ -317,7 +318,7 @@ def notify(
     from spotify_tophits.ops.fallback import fallback_settings, remember
     from spotify_tophits.ops.notify import notifications, send
 
-    def settings() -> Settings:
+    def settings() -> "Settings":
         try:
             loaded = load_settings()
         except ConfigError as broken:

@@ -189,7 +189,7 @@ class _Run:
             self.store,
             session,
             lambda: self.gateway,
-            clock=lambda: self.now,
+            clock=lambda: self.local_now,
             sleep=self.services.sleep,
             monotonic=self.services.monotonic,
             budget=self.budget,
