@@ -110,7 +110,11 @@ def generate(path: Path, years: int, last_day: datetime.date, seed: int = 11) ->
                             None if song.spotify_id else "2099-01-01T00:00:00+00:00",
                         ),
                     )
-            connection.executemany("INSERT INTO chart_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            connection.executemany(
+                "INSERT INTO chart_rows (observation_id, rank, title, artists, isrc, source_track_id, spotify_id,"
+                " duration_ms, resolution_key, song_key, artist_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
         summary = {
             "sources": [
                 {"name": s, "status": "fetched", "rows": 100, "matched": 96, "message": ""} for s, _ in SOURCES

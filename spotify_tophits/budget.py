@@ -12,7 +12,7 @@ import datetime
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from spotify_tophits.matching import Outcome, resolution_key, resolve
+from spotify_tophits.matching import ExplicitPolicy, Outcome, resolution_key, resolve
 
 if TYPE_CHECKING:
     from spotify_tophits.charts import ChartRow
@@ -68,11 +68,18 @@ class SearchBudget:
 
         return guarded
 
-    def resolve(self, search: Search, row: ChartRow, store: Store, now: datetime.datetime) -> Outcome:
+    def resolve(
+        self,
+        search: Search,
+        row: ChartRow,
+        store: Store,
+        now: datetime.datetime,
+        policy: ExplicitPolicy = ExplicitPolicy.AS_CHARTED,
+    ) -> Outcome:
         """Resolve a row with `search` (which must draw from this budget) while searches are left. Once the
         budget is spent the row is returned unresolved (method "unresolved") and nothing is cached, so a
         later run resolves it; a row the cache or its source answers costs nothing and is still resolved."""
         try:
-            return resolve(row, None if self.exhausted else search, store, now)
+            return resolve(row, None if self.exhausted else search, store, now, policy)
         except SearchBudgetSpent:
-            return Outcome(resolution_key(row), None, "unresolved", 0.0, 0, False)
+            return Outcome(resolution_key(row, policy), None, "unresolved", 0.0, 0, False)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from typing import Any
+
+from spotify_tophits.titles import primary_artist, song_key
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +31,11 @@ class ChartRow:
         # One spelling of an ISRC everywhere (cache key, stored row, comparisons): some sources send lower case.
         if self.isrc is not None:
             object.__setattr__(self, "isrc", self.isrc.strip().replace("-", "").upper() or None)
+
+    def stored_values(self, resolution_key: str) -> dict[str, Any]:
+        """Return the row as the store saves it: with its resolution key, song key and artist key."""
+        values = dataclasses.asdict(self) | {"artists": list(self.artists), "resolution_key": resolution_key}
+        return values | {"song_key": song_key(self.title, self.artists), "artist_key": primary_artist(self.artists)}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,7 +6,8 @@ imported inside the commands that use them, so `--help`, `status` and `show` sta
 in test_startup.py names the heavy modules each fast command must not import).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Typer would parse every option's annotation string
+# again on each run (eval), which took longer than building the command tree from live ones.
 
 import datetime
 import functools
@@ -22,6 +23,7 @@ import typer
 import typer.core
 
 from spotify_tophits import __version__, arguments, render
+from spotify_tophits.coercion import defer_coercion
 from spotify_tophits.errors import ExitCode, TophitsError
 from spotify_tophits.services import Clock, Services
 
@@ -31,33 +33,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class _DeferredCoercion:
-    """Typer's coercion of one parameter, built only for a value that needs converting.
-
-    Typer (0.2x) converts every non-bool parameter through a pydantic TypeAdapter, built on first
-    use, so any command with an int or str option, given or not, imports pydantic (about as long
-    as importing Typer itself). The values Click already hands over in their final type (an absent
-    option's None, -v's count, a plain str) need no conversion; anything else gets Typer's own.
-    """
-
-    def __init__(self, descriptor: Any, build: Callable[[Any], Any]) -> None:
-        self.descriptor, self.build = descriptor, build
-        self.built: Any = None
-
-    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
-        info = self.descriptor.parameter_info
-        if value is None:
-            return () if param.multiple or param.nargs == -1 else None
-        plain = info.parser is None and info.min is None and info.max is None
-        if plain and type(value) is self.descriptor.annotation and type(value) in (int, str):
-            return value
-        if self.built is None:
-            self.built = self.build(self.descriptor)
-        return self.built.coerce(value, param, ctx)
-
-
-if callable(build_runtime_param := getattr(typer.core, "build_runtime_param", None)):
-    setattr(typer.core, "build_runtime_param", functools.partial(_DeferredCoercion, build=build_runtime_param))  # noqa: B010
+# Typer would import pydantic for every command; only a value that needs converting loads it now.
+defer_coercion(typer.core)
 # Pretty tracebacks with locals would print tokens and secrets held in local variables. Plain help
 # (rich_markup_mode=None): Rich's help panels cost more start-up than the rest of `--help`.
 app = typer.Typer(
@@ -96,21 +73,15 @@ def main_options(
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail; -vv for debug logs.")] = 0,
     quiet: Annotated[bool, Flag("--quiet", "-q", help="Only errors.")] = False,
     version: Annotated[bool, Flag("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
-    profile: Annotated[
-        str | None, Flag("--profile", metavar="NAME", help="One account's own config and state (or TOPHITS_PROFILE).")
-    ] = None,
+    profile: Annotated[str | None, Flag(metavar="NAME", help="This account's files (or TOPHITS_PROFILE).")] = None,
 ) -> None:
     """Keep Daily, Weekly, Monthly and Yearly top-hits playlists current on Spotify."""
-    from spotify_tophits.config.paths import PROFILE_VARIABLE, profile_problem
+    from spotify_tophits.config.paths import with_profile
     from spotify_tophits.logs import configure_logging
 
-    problem = profile_problem(profile) if profile is not None else None
-    if problem:
-        fail(f"--profile {profile!r} {problem}", ExitCode.USAGE)
     # A test passes its clock (and sleep) as Click's `obj`; a real run uses the machine's.
     state.update(verbose=verbose, quiet=quiet, clock=context.obj if isinstance(context.obj, Clock) else Clock())
-    # The option wins over TOPHITS_PROFILE; settings read the profile from this environment.
-    state["environ"] = dict(os.environ) | ({PROFILE_VARIABLE: profile} if profile else {})
+    state["environ"] = guarded(lambda: with_profile(os.environ, profile))  # settings read the profile from it
     configure_logging(verbose, quiet)
 
 
@@ -136,12 +107,18 @@ def guarded(action: Callable[[], T]) -> T:
         fail(f"internal error: {type(error).__name__}: {error} (a bug; run with -v for the traceback and report it)", 1)
 
 
+def check_exit(code: int, line: str) -> NoReturn:
+    """Print a monitoring-plugin line and exit with its code."""
+    typer.echo(line)
+    raise typer.Exit(code)
+
+
 def services() -> Services:
     """Load the settings and return the services every command works with (exit 3 on bad settings)."""
     return Services.from_clock(guarded(load_settings), state["clock"])
 
 
-def load_settings() -> Settings:
+def load_settings() -> "Settings":
     """Read the settings of the chosen profile (exit 3 on bad settings, through `guarded`)."""
     from spotify_tophits.config import load_settings as load
 
@@ -206,14 +183,21 @@ def status(
     as_json: Annotated[bool, Flag("--json", help="One JSON object (schema: status.schema.json).")] = False,
     check: Annotated[bool, Flag("--check", help="One line; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.")] = False,
     live: Annotated[bool, Flag("--live", help="Also ask Spotify for track counts and hand edits.")] = False,
+    all_profiles: Annotated[bool, Flag("--all-profiles", help="Every profile; --check gives the worst.")] = False,
 ) -> None:
     """Show the playlists, recent runs, performance and alerts (local and fast unless --live)."""
     from spotify_tophits.actions.status import add_live, collect_status, status_check
 
+    if all_profiles:
+        from spotify_tophits.actions import profiles as household
+
+        statuses = household.all_profiles(state["environ"], state["clock"].now())
+        if check:
+            check_exit(*household.all_profiles_check(statuses))
+        render.all_status(statuses, state["clock"].now(), as_json)
+        return
     if check:
-        code, line = status_check(load_settings, state["clock"].now)
-        typer.echo(line)
-        raise typer.Exit(code)
+        check_exit(*status_check(load_settings, state["clock"].now))
     tools = services()
     now = tools.clock()
     report = guarded(lambda: collect_status(tools.settings, now))
@@ -236,6 +220,14 @@ def show(
     tools = services()
     view = guarded(lambda: show_playlist(tools.settings, playlist, period, tools.clock(), explain, as_json, as_csv))
     render.show_view(view)
+
+
+@app.command()
+def profiles(as_json: Annotated[bool, Flag("--json", help="Print the list as JSON.")] = False) -> None:
+    """List the profiles (accounts) on this host: account, playlists, last run, health."""
+    from spotify_tophits.actions.profiles import all_profiles
+
+    render.profiles_list(all_profiles(state["environ"], state["clock"].now()), state["clock"].now(), as_json)
 
 
 @app.command()
@@ -341,7 +333,7 @@ def notify(
     from spotify_tophits.ops.fallback import fallback_settings, remember
     from spotify_tophits.ops.notify import notifications, send
 
-    def settings() -> Settings:
+    def settings() -> "Settings":
         try:
             loaded = load_settings()
         except ConfigError as broken:

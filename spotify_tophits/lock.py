@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from spotify_tophits.errors import ConfigError, LockHeldError
+from spotify_tophits.errors import ConfigError, DataSafetyError, LockHeldError
 
 
 def holder_pid(path: Path) -> int | None:
@@ -36,12 +36,19 @@ def run_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive flock on path for the block; raise LockHeldError (exit 5) if another process has it.
 
     The kernel drops a flock when its process dies, so a run killed with SIGKILL never leaves a
-    lock behind; the pid in the file is only there to tell the user who is running.
+    lock behind; the pid in the file is only there to tell the user who is running, and is
+    cleared however the run ends (so doctor reports a pid only for a run that was killed). A
+    symbolic link at path is refused: opening it would truncate whatever it points at.
     """
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     except OSError as error:
+        if path.is_symlink():
+            raise DataSafetyError(
+                f"the run lock {path} is a symbolic link (to {os.readlink(path)}); tophits does not follow it,"
+                " because taking the lock would truncate the target: remove the link"
+            ) from None
         raise ConfigError(
             f"cannot create the run lock {path} ({error.strerror}); set TOPHITS_STATE_DIR to a writable directory"
         ) from None
@@ -56,7 +63,9 @@ def run_lock(path: Path) -> Iterator[None]:
             ) from None
         os.ftruncate(descriptor, 0)
         os.write(descriptor, f"{os.getpid()}\n".encode("ascii"))
-        yield
-        os.ftruncate(descriptor, 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(descriptor, 0)
     finally:
         os.close(descriptor)

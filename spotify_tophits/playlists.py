@@ -63,6 +63,9 @@ TOPHITS_MARK = "Ranked by tophits"
 def describe_playlist(playlist: PlaylistSettings, window: Window, sources: Sequence[str]) -> str:
     """Return the playlist description: stable from day to day, so it costs no extra write."""
     origin = ", ".join(sources)
+    if len(origin) > 150:
+        # Spotify allows 300 characters of description; many or long source names are counted instead.
+        origin = f"{len(sources)} chart sources"
     if window.final:
         label = f"{window.period_start:%B %Y}" if window.key == "monthly" else str(window.period_start.year)
         return f"Final: the top {playlist.size} of {label} from {origin}. Ranked by tophits; no longer updated."

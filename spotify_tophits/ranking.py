@@ -206,3 +206,27 @@ def rank_tracks(
 ) -> list[str]:
     """Return the ordered Spotify track ids for the window, at most `size` long."""
     return rank_window(rows, window, size, max_per_artist, weights).track_ids
+
+
+def fillable(songs: Iterable[tuple[str, str]], size: int, max_per_artist: int) -> int:
+    """Return how many entries (at most `size`) a window's matched songs fill, without scoring them.
+
+    `songs` are (artist key, song key) pairs of the window's matched rows, in any order and with
+    repeats. One entry per song and at most `max_per_artist` per artist is what `rank_window`
+    keeps, so this is its length whenever a song has one artist and a track one song; it stops
+    reading once the list would be full, so a long history costs no more than a short one.
+    """
+    seen: set[str] = set()
+    per_artist: dict[str, int] = {}
+    filled = 0
+    for artist_key, song_key in songs:
+        if filled >= size:
+            break
+        if song_key in seen or per_artist.get(artist_key, 0) >= max_per_artist:
+            continue
+        seen.add(song_key)
+        per_artist[artist_key] = per_artist.get(artist_key, 0) + 1
+        filled += 1
+        if filled == size:
+            break
+    return filled

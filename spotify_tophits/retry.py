@@ -84,18 +84,26 @@ def retry_after_seconds(headers: Mapping[str, str] | None, now_timestamp: float 
     return max(0.0, seconds), False
 
 
-def honour_not_before(not_before: str | None, now: datetime.datetime) -> str | None:
-    """Raise RateLimitedError (exit 5, no request made) while Spotify's `not_before` lies ahead; else return it.
-
-    Every command that calls Spotify asks this first (DESIGN §5): a long 429 is answered by
-    waiting, never by a request that would only extend the lock-out.
-    """
+def spotify_wait(not_before: str | None, now: datetime.datetime) -> str | None:
+    """Return why Spotify may not be called yet ("Spotify asked us to wait: ..."), or None when it may."""
     if not not_before:
         return None
     moment = parse_utc(not_before)
-    if moment > now:
-        raise RateLimitedError(
-            f"Spotify asked us to wait: retry after {describe_duration((moment - now).total_seconds())} (not before"
-            f" {moment:%Y-%m-%d %H:%M} UTC); the timer will try again"
-        )
+    if moment <= now:
+        return None
+    return (
+        f"Spotify asked us to wait: retry after {describe_duration((moment - now).total_seconds())} (not before"
+        f" {moment:%Y-%m-%d %H:%M} UTC); the timer will try again"
+    )
+
+
+def honour_not_before(not_before: str | None, now: datetime.datetime) -> str | None:
+    """Raise RateLimitedError (exit 5, no request made) while Spotify's `not_before` lies ahead; else return it.
+
+    Every command that calls Spotify asks this first (DESIGN §5), through `Services.gateway`: a
+    long 429 is answered by waiting, never by a request that would only extend the lock-out.
+    """
+    wait = spotify_wait(not_before, now)
+    if wait is not None:
+        raise RateLimitedError(wait)
     return not_before

@@ -85,8 +85,13 @@ class Services:
     ) -> SpotifyGateway:
         """Return a Spotify gateway that records any long rate-limit wait as `not_before` in the store.
 
-        `budget` is the run's retry budget (a fresh one when None)."""
+        `budget` is the run's retry budget (a fresh one when None). While the stored `not_before`
+        lies ahead, raise RateLimitedError instead (exit 5): no command calls Spotify before it.
+        """
+        from spotify_tophits.retry import honour_not_before
         from spotify_tophits.spotify import SpotipyGateway
+
+        honour_not_before(store.get_meta("not_before"), clock())
 
         def remember(not_before: datetime.datetime) -> None:
             store.set_meta("not_before", not_before.isoformat())

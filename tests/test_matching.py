@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from spotify_tophits.charts import ChartRow
 from spotify_tophits.matching import (
+    ExplicitPolicy,
+    best_candidate,
     miss_backoff,
     normalise,
     resolution_key,
@@ -19,9 +21,11 @@ from spotify_tophits.matching import (
     score_candidate,
     song_key,
     split_title,
+    text_query,
 )
 from spotify_tophits.spotify import Track
 from spotify_tophits.store import open_store
+from spotify_tophits.titles import recording_key
 
 NOW = datetime.datetime(2026, 11, 28, 6, tzinfo=datetime.UTC)
 
@@ -58,10 +62,14 @@ def test_split_title_remembers_versions_and_featured_artists():
     assert split_title("Paper Skies (Sped Up)").versions == frozenset({"sped up"})
 
 
-def test_song_key_counts_clean_explicit_and_remaster_once_but_not_remixes():
+def test_song_key_counts_every_version_of_a_song_once_and_the_recording_key_tells_them_apart():
     assert song_key("Paper Skies", ["Ava Stone"]) == song_key("Paper Skies (Clean)", ["Ava Stone feat. Leo Vega"])
     assert song_key("Paper Skies - 2011 Remaster", ["Ava Stone"]) == song_key("Paper Skies", ["Ava Stone"])
-    assert song_key("Paper Skies (Club Remix)", ["Ava Stone"]) != song_key("Paper Skies", ["Ava Stone"])
+    assert song_key("Paper Skies (Club Remix)", ["Ava Stone"]) == song_key("Paper Skies", ["Ava Stone"])
+    assert song_key("Paper Skies (En Vivo)", ["Ava Stone & Leo Vega"]) == "ava stone|paper skies"
+    assert recording_key("Paper Skies (Club Remix)", ["Ava Stone"]) == "ava stone|paper skies|remix:club"
+    assert recording_key("Paper Skies (Live from Tokyo)", ["Ava Stone"]) == "ava stone|paper skies|live:tokyo"
+    assert recording_key("Paper Skies - Remastered", ["Ava Stone"]) == "ava stone|paper skies"
 
 
 def test_resolution_key_prefers_spotify_id_then_isrc_then_text():
@@ -172,3 +180,73 @@ def test_resolve_caches_hits_and_misses(tmp_path):
     assert (miss.spotify_id, miss.searches, miss_again.searches) == (None, 1, 0)
     assert queries == ["isrc:QZ1", 'track:"Missing Song" artist:"Nobody"']
     store.close()
+
+
+# -- clean/explicit twins and the explicit policy -------------------------------------------------------------
+DIRTY = Track("e" * 22, "Wild Heart", ("Nova Quinn",), 200_000, "QCEXPLICIT01", "single", explicit=True)
+CLEAN = Track("c" * 22, "Wild Heart", ("Nova Quinn",), 200_000, "QCCLEAN00001", "single", explicit=False)
+
+
+def twin_row(explicit: bool | None, isrc: str | None = None) -> ChartRow:
+    return ChartRow(1, "Wild Heart", ("Nova Quinn",), isrc=isrc, duration_ms=200_000, explicit=explicit)
+
+
+@pytest.mark.parametrize(
+    ("explicit", "policy", "expected"),
+    [
+        (True, ExplicitPolicy.AS_CHARTED, DIRTY),
+        (False, ExplicitPolicy.AS_CHARTED, CLEAN),
+        (True, ExplicitPolicy.PREFER_CLEAN, CLEAN),
+        (True, ExplicitPolicy.CLEAN_ONLY, CLEAN),
+        (None, ExplicitPolicy.CLEAN_ONLY, CLEAN),
+    ],
+)
+def test_of_two_twins_the_one_the_policy_wants_wins_in_either_order(explicit, policy, expected):
+    for order in ([DIRTY, CLEAN], [CLEAN, DIRTY]):
+        found = best_candidate(twin_row(explicit), order, policy)
+        assert found is not None and found.track == expected and found.notes == ()
+
+
+def test_the_other_twin_is_taken_only_when_the_policy_allows_it_and_then_it_is_noted():
+    as_charted = best_candidate(twin_row(False), [DIRTY])
+    prefer_clean = best_candidate(twin_row(True), [DIRTY], ExplicitPolicy.PREFER_CLEAN)
+
+    assert as_charted is not None and as_charted.notes == ("rated explicit, the chart's is clean",)
+    assert prefer_clean is not None and prefer_clean.notes == ("no clean twin on Spotify; took the explicit one",)
+    assert best_candidate(twin_row(True), [DIRTY], ExplicitPolicy.CLEAN_ONLY) is None
+
+
+def test_prefer_clean_looks_past_an_explicit_isrc_for_the_clean_twin_and_clean_only_counts_a_row_left_out(tmp_path):
+    store = open_store(tmp_path / "state.db")
+    queries: list[str] = []
+
+    def search(query: str) -> list[Track]:
+        queries.append(query)
+        return [DIRTY] if query.startswith("isrc:") else [DIRTY, CLEAN]
+
+    def explicit_only(query: str) -> list[Track]:
+        return [DIRTY]
+
+    row = twin_row(True, isrc="qcexplicit01")
+    charted = resolve(row, search, store, NOW)
+    clean = resolve(row, search, store, NOW, ExplicitPolicy.PREFER_CLEAN)
+    left_out = resolve(twin_row(True), explicit_only, store, NOW, ExplicitPolicy.CLEAN_ONLY)
+
+    assert (charted.spotify_id, charted.method, charted.key) == (DIRTY.id, "isrc", "isrc:QCEXPLICIT01")
+    assert (clean.spotify_id, clean.method, clean.key) == (CLEAN.id, "text", "isrc:QCEXPLICIT01|prefer-clean")
+    assert (left_out.spotify_id, left_out.method) == (None, "no-clean-twin")
+    assert queries == ["isrc:QCEXPLICIT01", "isrc:QCEXPLICIT01", 'track:"Wild Heart" artist:"Nova Quinn"']
+    store.close()
+
+
+def test_a_text_row_with_a_known_rating_keys_its_twin_apart():
+    assert resolution_key(twin_row(True)) == "text:nova quinn|wild heart|explicit"
+    assert resolution_key(twin_row(False)) == "text:nova quinn|wild heart|clean"
+    assert resolution_key(twin_row(None)) == "text:nova quinn|wild heart"
+    assert resolution_key(twin_row(None), ExplicitPolicy.CLEAN_ONLY) == "text:nova quinn|wild heart|clean-only"
+
+
+def test_the_text_query_filters_on_the_primary_artist_only():
+    row = ChartRow(1, "pushin P (feat. Young Thug)", ("Gunna & Future",))
+
+    assert text_query(row) == 'track:"pushin P" artist:"Gunna"'

@@ -8,7 +8,15 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spotify_tophits.ranking import RankedRow, Window, current_window, final_window, period_of, rank_tracks
+from spotify_tophits.ranking import (
+    RankedRow,
+    Window,
+    current_window,
+    fillable,
+    final_window,
+    period_of,
+    rank_tracks,
+)
 
 DAY = datetime.date(2026, 11, 28)  # a Saturday
 
@@ -121,6 +129,41 @@ def test_ranking_properties(rows, size, cap, shuffler: random.Random):
     shuffled = list(rows)
     shuffler.shuffle(shuffled)
     assert rank_tracks(shuffled, WIDE, size, cap) == result
+
+
+one_artist_per_song = st.lists(
+    st.builds(
+        # As in the charts: a song (t1, t11, ... share "t1") belongs to one artist.
+        lambda day, rank, track: row(day, rank, track, count=50, artist="ABC"[int(track[1]) % 3], song=track[:2]),
+        st.integers(0, 20),
+        st.integers(1, 50),
+        tracks,
+    ),
+    max_size=120,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(one_artist_per_song, st.integers(1, 30), st.integers(1, 4), st.randoms())
+def test_fillable_counts_what_ranking_keeps_in_any_row_order(rows, size, cap, shuffler: random.Random):
+    shuffled = list(rows)
+    shuffler.shuffle(shuffled)
+
+    kept = rank_tracks(rows, WIDE, size, cap)
+
+    assert fillable(((r.artist_key, r.song_key) for r in shuffled), size, cap) == len(kept)
+
+
+def test_fillable_stops_reading_once_the_list_is_full():
+    read = []
+
+    def songs():
+        for index in range(1000):
+            read.append(index)
+            yield f"artist{index}", f"song{index}"
+
+    assert fillable(songs(), 5, 1) == 5
+    assert len(read) == 5
 
 
 @given(st.permutations([f"t{i}" for i in range(12)]))

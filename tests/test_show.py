@@ -6,11 +6,12 @@ import csv
 import datetime
 import io
 import json
+import stat
 from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import Simulation, TophitsRunner, at, write_config
+from conftest import WORLDWIDE, Simulation, TophitsRunner, at, write_config
 from typer.testing import Result
 
 from spotify_tophits.cli import app
@@ -209,3 +210,75 @@ def test_show_on_a_fresh_install_exits_0_with_the_next_steps_and_creates_nothing
     jsonschema.Draft202012Validator(SCHEMA).validate(document)
     assert (document["name"], document["entries"], document["written_at"]) == ("Weekly Hits", [], None)
     assert not settings.paths.state_db.exists()
+
+
+# -- [export] dir: snapshot files of the playlists an update changed ------------------------------------------------
+def export_config(environment, directory: Path) -> None:
+    write_config(environment, f'timezone = "UTC"\nsources = ["deezer:worldwide"]\n\n[export]\ndir = "{directory}"\n')
+
+
+def update_on(emulator: Emulator, world: World, day: datetime.date, *arguments: str) -> Result:
+    emulator.set_deezer_chart(WORLDWIDE, world.chart(day))
+    return TophitsRunner().invoke(app, ["update", *arguments], now=at(day))
+
+
+def test_update_exports_exactly_the_playlists_it_changed_with_an_index(
+    environment, authorised, emulator: Emulator, world: World, tmp_path: Path
+):
+    exported = tmp_path / "charts"
+    export_config(environment, exported)
+
+    first = update_on(emulator, world, DAY)
+
+    assert first.exit_code == 0, first.output
+    stems = ["daily", "weekly", "monthly-2026-11", "yearly-2026"]
+    assert sorted(path.name for path in exported.iterdir()) == sorted(
+        [f"{stem}{suffix}" for stem in stems for suffix in (".json", ".csv")] + ["index.json"]
+    )
+    shown = TophitsRunner().invoke(app, ["show", "--json"], now=at(DAY, 7))
+    assert (exported / "daily.json").read_text(encoding="utf-8") == shown.stdout
+    shown_csv = TophitsRunner().invoke(app, ["show", "monthly", "--csv"], now=at(DAY, 7))
+    assert (exported / "monthly-2026-11.csv").read_bytes() == shown_csv.stdout_bytes
+    assert stat.S_IMODE((exported / "daily.csv").stat().st_mode) == 0o644
+    index = json.loads((exported / "index.json").read_text(encoding="utf-8"))
+    assert [(item["playlist"], item["period"], item["json"]) for item in index["playlists"]] == [
+        ("daily", "daily", "daily.json"),
+        ("monthly", "2026-11", "monthly-2026-11.json"),
+        ("weekly", "weekly", "weekly.json"),
+        ("yearly", "2026", "yearly-2026.json"),
+    ]
+    assert not [path for path in exported.iterdir() if path.name.startswith(".")]  # no temporary file left
+
+    for path in exported.iterdir():
+        path.unlink()
+    again = update_on(emulator, world, DAY)  # the same day: nothing changes, nothing is exported
+    assert again.exit_code == 0 and list(exported.iterdir()) == []
+
+    next_day = update_on(emulator, world, DAY + datetime.timedelta(days=1), "daily")
+    assert next_day.exit_code == 0, next_day.output
+    assert sorted(path.name for path in exported.iterdir()) == ["daily.csv", "daily.json", "index.json"]
+    daily = json.loads((exported / "daily.json").read_text(encoding="utf-8"))
+    assert daily["window"]["end"] == (DAY + datetime.timedelta(days=1)).isoformat()
+
+
+def test_an_export_that_cannot_be_written_is_a_warning_and_the_update_succeeds(
+    environment, authorised, emulator: Emulator, world: World, tmp_path: Path
+):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the export directory should be", encoding="utf-8")
+    export_config(environment, blocked)
+
+    result = update_on(emulator, world, DAY)
+
+    assert result.exit_code == 0, result.output
+    assert f"export: could not write {blocked}/daily.json/.csv" in result.output
+    assert len(emulator.user_playlists()) == 4
+
+
+def test_a_relative_export_directory_is_a_config_error(environment):
+    write_config(environment, '[export]\ndir = "charts"\n')
+
+    result = TophitsRunner().invoke(app, ["show"])
+
+    assert result.exit_code == 3
+    assert "must be an absolute path" in result.output

@@ -27,17 +27,18 @@ report = Path(sys.argv[1])
 sys.argv = ["tophits", *sys.argv[2:]]
 from spotify_tophits.cli import main
 
+code = 0
 try:
     main()
-except SystemExit:
-    pass
+except SystemExit as exit:
+    code = exit.code
 finally:
-    report.write_text(" ".join(name for name in HEAVY if name in sys.modules))
+    report.write_text(" ".join([str(code), *(name for name in HEAVY if name in sys.modules)]))
 """
 
 
-def heavy_imports(arguments: list[str], report: Path) -> set[str]:
-    """Run tophits with stdout and stderr on a pseudo-terminal; return the heavy modules it imported."""
+def heavy_imports(arguments: list[str], report: Path) -> tuple[int, set[str]]:
+    """Run tophits on a pseudo-terminal (stdout and stderr); return its exit code and the heavy modules imported."""
     controller, terminal = pty.openpty()
     # A terminal's buffer is small: read what the command writes so that it never blocks.
     drain = threading.Thread(target=_drain, args=(controller,), daemon=True)
@@ -55,7 +56,8 @@ def heavy_imports(arguments: list[str], report: Path) -> set[str]:
         os.close(terminal)
         drain.join(timeout=10)
         os.close(controller)
-    return set(report.read_text().split())
+    code, *modules = report.read_text().split()
+    return int(code), set(modules)
 
 
 def _drain(descriptor: int) -> None:
@@ -85,8 +87,12 @@ def test_fast_commands_on_a_terminal_import_no_heavy_module(three_days: Simulati
         "show --csv": HEAVY,
     }
 
-    imported = {command: heavy_imports(command.split(), tmp_path / "report") for command in forbidden}
+    runs = {command: heavy_imports(command.split(), tmp_path / "report") for command in forbidden}
 
-    assert {command: modules & set(forbidden[command]) for command, modules in imported.items()} == {
+    assert {command: modules & set(forbidden[command]) for command, (_, modules) in runs.items()} == {
         command: set() for command in forbidden
     }
+    # Each did its real work; --check answered (its level depends on the real clock), not 3 UNKNOWN.
+    codes = {command: code for command, (code, _) in runs.items()}
+    assert codes.pop("status --check") in (0, 1, 2)
+    assert codes == {command: 0 for command in forbidden if command != "status --check"}

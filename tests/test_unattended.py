@@ -13,8 +13,10 @@ from spotify_tophits.actions.update import run_update
 from spotify_tophits.cli import app
 from spotify_tophits.config import load_settings
 from spotify_tophits.errors import ExitCode, RateLimitedError, TemporaryError
+from spotify_tophits.playlists import PlaylistSync
 from spotify_tophits.retry import RetryBudgetSpent
 from spotify_tophits.sandbox.server import Emulator
+from spotify_tophits.sandbox.world import CatalogTrack, stable_id
 from spotify_tophits.services import Services
 from spotify_tophits.store import open_store
 
@@ -285,3 +287,126 @@ def test_the_cli_reports_spotify_gone_as_exit_5(authorised, emulator, world, env
 
     assert result.exit_code == ExitCode.TEMPORARY, result.output
     assert "network error talking to Spotify" in result.output
+
+
+# -- 8: every command that calls Spotify honours not_before --------------------------------------------------------
+def spotify_api_requests(emulator: Emulator) -> list[str]:
+    return [f"{method} {path}" for method, path in emulator.request_log if path.startswith("/v1/")]
+
+
+@pytest.fixture
+def told_to_wait(simulation: Simulation, authorised, emulator):  # type: ignore[no-untyped-def]
+    """A normal run, then Spotify asked for a 20-hour pause (not_before in the state DB)."""
+    simulation.run(DAY)
+    store = open_store(authorised.paths.state_db)
+    store.set_meta("not_before", (at(DAY, 6) + datetime.timedelta(hours=20)).isoformat())
+    store.close()
+    emulator.reset_counts()
+    return TophitsRunner(at(DAY, 7))
+
+
+def test_status_live_honours_not_before_without_calling_spotify(told_to_wait, emulator):
+    result = told_to_wait.invoke(app, ["status", "--live"])
+
+    assert result.exit_code == 0, result.output
+    assert "Spotify rate limit: backing off for 19 h (until 2026-11-11 02:00 UTC)" in result.output
+    assert spotify_api_requests(emulator) == []
+
+
+def test_backup_honours_not_before_taking_playlists_from_the_snapshots(told_to_wait, emulator):
+    result = told_to_wait.invoke(app, ["backup"])
+
+    assert result.exit_code == 0, result.output
+    assert spotify_api_requests(emulator) == []
+
+
+def test_doctor_reports_the_wait_instead_of_calling_spotify(told_to_wait, emulator):
+    result = told_to_wait.invoke(app, ["doctor"])
+
+    assert "not calling Spotify: Spotify asked us to wait: retry after 19 h" in result.output
+    assert spotify_api_requests(emulator) == []
+
+
+def test_restore_of_playlists_honours_not_before(told_to_wait, simulation: Simulation, emulator):
+    from spotify_tophits.actions.backup import run_backup
+
+    path = run_backup(simulation.services, at(DAY, 7), offline=True).path
+    emulator.reset_counts()
+
+    result = told_to_wait.invoke(app, ["restore", str(path), "--only", "playlists", "--yes"])
+
+    assert result.exit_code == ExitCode.TEMPORARY, result.output
+    assert "Spotify asked us to wait: retry after 19 h" in result.output
+    assert spotify_api_requests(emulator) == []
+
+
+# -- 9: misses of late December are retried before December and the year are finalised ----------------------------
+def test_on_new_years_day_december_misses_are_retried_before_finalising(
+    simulation: Simulation, authorised, emulator, world
+):
+    december = datetime.date(2026, 12, 31)
+    missing = next(song for song in world.chart(december)[:50] if song.spotify_id is None)
+    simulation.run(december)
+    # On 1 January the song is on Spotify; it is no longer in the day's chart.
+    emulator.add_track(
+        CatalogTrack(
+            stable_id("late", missing.number),
+            missing.title,
+            missing.artists,
+            missing.isrc,
+            missing.duration_ms,
+            False,
+            missing.title,
+            "single",
+        )
+    )
+    new_year = datetime.date(2027, 1, 1)
+    emulator.set_deezer_chart(WORLDWIDE, [song for song in world.chart(new_year) if song.number != missing.number])
+
+    result = run_update(simulation.services, at(new_year))
+
+    assert result.exit_code == 0
+    held = records(authorised)
+    for key, period in (("monthly", "2026-12"), ("yearly", "2026")):
+        assert held[(key, period)].status == "final"
+        assert stable_id("late", missing.number) in emulator.playlists[held[(key, period)].spotify_id].items
+
+
+# -- 10: the smaller ones ---------------------------------------------------------------------------------------------
+def test_a_failed_run_clears_its_pid_from_the_lock_so_doctor_reports_no_killed_run(
+    simulation: Simulation, authorised, emulator
+):
+    simulation.publish(DAY)
+    emulator.inject("GET", r"/deezer/.*", status=503, times=100)
+    runner = TophitsRunner(at(DAY, 7))
+
+    failed = runner.invoke(app, ["update"])
+
+    assert failed.exit_code == ExitCode.TEMPORARY, failed.output
+    assert authorised.paths.lock_file.read_text() == ""
+    assert "a run was killed" not in runner.invoke(app, ["doctor", "--offline"]).output
+
+
+def test_a_symlinked_lock_file_is_refused_and_its_target_left_intact(authorised, tmp_path):
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me\n")
+    authorised.paths.lock_file.parent.mkdir(parents=True, exist_ok=True)
+    authorised.paths.lock_file.symlink_to(target)
+
+    result = TophitsRunner(at(DAY, 7)).invoke(app, ["update"])
+
+    assert result.exit_code == ExitCode.DATA_SAFETY, result.output
+    assert "is a symbolic link" in result.output and "remove the link" in result.output
+    assert target.read_text() == "keep me\n"
+
+
+def test_a_playlist_without_chart_history_is_named_by_its_period_not_the_raw_template(settings, tmp_path):
+    store = open_store(tmp_path / "state.db")
+    sync = PlaylistSync(
+        settings, store, lambda: pytest.fail("no Spotify call"), at(DAY), dry_run=False, force=False, warnings=[]
+    )
+
+    outcome = sync.no_history(settings.playlists["monthly"], DAY)
+
+    store.close()
+    assert (outcome.name, outcome.status) == ("Monthly Hits — November 2026", "empty")

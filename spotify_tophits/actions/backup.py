@@ -10,6 +10,7 @@ from pathlib import Path
 from spotify_tophits import archive
 from spotify_tophits.config import Settings
 from spotify_tophits.errors import DataSafetyError, UsageError
+from spotify_tophits.retry import spotify_wait
 from spotify_tophits.services import Services
 from spotify_tophits.store import SCHEMA_VERSION, Store
 
@@ -35,7 +36,8 @@ def _playlist_members(
         return [], "snapshots"
     live: dict[str, list[str]] = {}
     source = "snapshots"
-    if not offline:
+    # While Spotify asked us to wait, the playlists come from the snapshots, as in an offline backup.
+    if not offline and spotify_wait(store.get_meta("not_before"), now) is None:
         gateway = services.gateway(store, lambda: now)
         listing = {info.id for info in gateway.my_playlists()}
         for record in records:

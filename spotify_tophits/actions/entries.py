@@ -4,8 +4,8 @@ days and sources, with the name, artists and match the resolution cache holds fo
 from __future__ import annotations
 
 from spotify_tophits.overrides import Overrides
-from spotify_tophits.ranking import Ranking
-from spotify_tophits.store import Entry, Store
+from spotify_tophits.ranking import Ranking, Window
+from spotify_tophits.store import Entry, Store, WrittenVersion
 
 # How a pinned track was matched: the user named it in overrides.toml.
 PINNED = "pinned"
@@ -39,3 +39,11 @@ def written_entries(store: Store, ranked: Ranking, overrides: Overrides) -> list
             )
         )
     return entries
+
+
+def written_version(store: Store, window: Window, ranked: Ranking, overrides: Overrides) -> WrittenVersion | None:
+    """Return the version a write left on Spotify (the saved record, its window and entries), for the run record."""
+    saved = store.get_playlist(window.key, window.period)
+    if saved is None:
+        return None
+    return WrittenVersion(saved, (window.start, window.end), written_entries(store, ranked, overrides))

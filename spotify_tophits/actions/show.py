@@ -26,6 +26,20 @@ PERIOD_FORMATS = {
     "monthly": (re.compile(r"^\d{4}-(0[1-9]|1[0-2])$"), "2026-11"),
     "yearly": (re.compile(r"^\d{4}$"), "2026"),
 }
+CSV_FIELDS = (
+    "position",
+    "previous_position",
+    "movement",
+    "title",
+    "artists",
+    "spotify_id",
+    "points",
+    "chart_days",
+    "peak_position",
+    "sources",
+    "match_method",
+    "match_confidence",
+)
 NEXT_STEPS = (
     "tophits auth              authorise tophits with your Spotify account",
     "tophits update            fetch the charts and write the playlists",
@@ -121,6 +135,38 @@ class ShowResult:
             "url": self.url,
             "entries": [entry.to_json() for entry in self.entries],
         }
+
+
+def csv_rows(result: ShowResult) -> list[dict[str, str]]:
+    """Return one CSV row per entry, the `--json` fields flattened (lists joined by '; ')."""
+    rows = []
+    for entry in result.entries:
+        values = entry.to_json()
+        match = values.pop("match")
+        values |= {"match_method": match["method"], "match_confidence": match["confidence"]}
+        values["artists"] = "; ".join(values["artists"])
+        values["sources"] = "; ".join(values["sources"])
+        rows.append({field: "" if values[field] is None else str(values[field]) for field in CSV_FIELDS})
+    return rows
+
+
+def csv_text(result: ShowResult) -> str:
+    """Return the `--csv` text: a header row and one row per entry, RFC 4180 quoting and CRLF line ends."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(csv_rows(result))
+    return buffer.getvalue()
+
+
+def json_text(result: ShowResult) -> str:
+    """Return the `--json` text: one object, schema show.schema.json."""
+    import json
+
+    return json.dumps(result.to_json(), indent=2, ensure_ascii=False)
 
 
 def check_choice(key: str, period: str | None) -> None:

@@ -12,7 +12,8 @@ from spotify_tophits.clock import parse_utc
 from spotify_tophits.config import Settings
 from spotify_tophits.errors import TophitsError
 from spotify_tophits.ops import health
-from spotify_tophits.ops.scheduler import TimerState, timer_state
+from spotify_tophits.ops.scheduler import TimerState, timer_state, update_timer
+from spotify_tophits.retry import spotify_wait
 from spotify_tophits.spotify import TokenFile, latency_percentiles, refresh_token_expiry
 from spotify_tophits.store import SCHEMA_VERSION, PlaylistState, RunResult, Store, open_reader
 
@@ -90,6 +91,7 @@ class StatusReport:
     backups: BackupStatus
     auth: dict[str, Any]
     alerts: list[health.Finding]
+    profile: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -203,6 +205,7 @@ def fresh_status(
         ),
         auth=_auth(token, refresh_token_expiry(token) if token else None),
         alerts=[],
+        profile=settings.paths.profile,
     )
 
 
@@ -210,9 +213,12 @@ def collect_status(
     settings: Settings,
     now: datetime.datetime,
     *,
-    read_timer: Callable[[], TimerState | None] = timer_state,
+    read_timer: Callable[[], TimerState | None] | None = None,
 ) -> StatusReport:
-    """Read the state DB (read-only), the token file and systemd, and return the dashboard."""
+    """Read the state DB (read-only), the token file and systemd (the profile's timer), and return the dashboard."""
+    profile = settings.paths.profile
+    if read_timer is None:
+        read_timer = lambda: timer_state(update_timer(profile))  # noqa: E731 - the profile's own timer
     if not settings.paths.state_db.exists():
         return fresh_status(settings, now, read_timer)
     store = open_reader(settings.paths.state_db)
@@ -278,6 +284,7 @@ def collect_status(
             backups=backups,
             auth=_auth(token, expires_at),
             alerts=alerts,
+            profile=profile,
         )
     finally:
         store.close()
@@ -287,6 +294,8 @@ def add_live(report: StatusReport, services: Services, now: datetime.datetime) -
     """Add what Spotify reports now: track counts and drift (someone edited a playlist by hand)."""
     store = services.open_state()
     try:
+        if spotify_wait(store.get_meta("not_before"), now) is not None:
+            return report  # its alerts already say how long Spotify asked us to wait
         listing = {info.id: info for info in services.gateway(store, lambda: now).my_playlists()}
         records = {(record.key, record.period): record for record in store.managed_playlists()}
     finally:
@@ -324,7 +333,8 @@ def status_check(load_settings: Callable[[], Settings], clock: Callable[[], date
         settings = load_settings()
         if not settings.paths.state_db.exists():
             return 3, f"TOPHITS UNKNOWN - no state DB at {settings.paths.state_db} yet; run `tophits update` first"
-        return check_line(collect_status(settings, clock()))
+        # The line never shows the schedule: a check run every minute need not ask systemd.
+        return check_line(collect_status(settings, clock(), read_timer=lambda: None))
     except TophitsError as error:
         return 3, f"TOPHITS UNKNOWN - {error.message}"
 

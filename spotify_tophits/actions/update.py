@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from spotify_tophits import ranking
-from spotify_tophits.actions.entries import written_entries
+from spotify_tophits.actions.entries import written_version
+from spotify_tophits.actions.export import export_changed
 from spotify_tophits.budget import SearchBudget
 from spotify_tophits.charts import Chart, ChartRow
 from spotify_tophits.config import PlaylistSettings, Settings
@@ -30,7 +31,7 @@ from spotify_tophits.errors import (
     UsageError,
 )
 from spotify_tophits.lock import run_lock
-from spotify_tophits.matching import primary_artist, song_key
+from spotify_tophits.matching import MatchToCheck, match_to_check
 from spotify_tophits.overrides import apply_overrides, load_overrides
 from spotify_tophits.playlists import Outcome, PlaylistOutcome, PlaylistSync
 from spotify_tophits.ranking import RankedRow
@@ -42,8 +43,6 @@ from spotify_tophits.spotify import ReadOnlyGateway, SpotifyGateway, Track
 from spotify_tophits.store import PlaylistState, RunResult, Store, WrittenVersion
 
 logger = logging.getLogger(__name__)
-# Text matches under this confidence are listed by `update -v` for a person to check.
-LOW_CONFIDENCE = 0.9
 
 
 class SourceStatus(enum.StrEnum):
@@ -74,7 +73,9 @@ class UpdateResult:
     sources: list[SourceReport] = dataclasses.field(default_factory=list)
     playlists: list[PlaylistOutcome] = dataclasses.field(default_factory=list)
     unmatched: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
-    low_confidence: list[tuple[str, str, str, float]] = dataclasses.field(default_factory=list)
+    low_confidence: list[MatchToCheck] = dataclasses.field(default_factory=list)
+    # Rows left out under `[matching] explicit = "clean-only"`: Spotify has them, but only explicit.
+    no_clean_twin: int = 0
     overrides: list[str] = dataclasses.field(default_factory=list)
     rows_new: int = 0
     rows_matched: int = 0
@@ -109,6 +110,7 @@ class UpdateResult:
             "match_rate": self.match_rate,
             "unmatched": len(self.unmatched),
             "low_confidence": len(self.low_confidence),
+            "no_clean_twin": self.no_clean_twin,
             "searches": self.searches,
             "deferred": self.deferred,
             "requests": self.requests,
@@ -160,15 +162,6 @@ class _Run:
             return self.playlists.keep(playlist, window), ranked
         return self.playlists.sync(playlist, window, ranked.track_ids), ranked
 
-    def written(
-        self, outcome: PlaylistOutcome, window: ranking.Window, ranked: ranking.Ranking
-    ) -> WrittenVersion | None:
-        """Return the version a write left on Spotify, with its entries, for the run record."""
-        saved = self.store.get_playlist(outcome.key, outcome.period)
-        if saved is None:
-            return None
-        return WrittenVersion(saved, (window.start, window.end), written_entries(self.store, ranked, self.overrides))
-
     @property
     def gateway(self) -> SpotifyGateway:
         # Built on first use: a run that needs nothing from Spotify never imports spotipy.
@@ -197,7 +190,7 @@ class _Run:
             self.store,
             session,
             lambda: self.gateway,
-            clock=lambda: self.now,
+            clock=lambda: self.local_now,
             sleep=self.services.sleep,
             monotonic=self.services.monotonic,
             budget=self.budget,
@@ -227,34 +220,25 @@ class _Run:
     # -- step 3 and 4: store and resolve ------------------------------------------------------------------
     def resolve_row(self, row: ChartRow, source: str) -> dict[str, Any]:
         """Resolve one chart row and return it as the store saves it, counting matches for the run."""
-        outcome = self.search_budget.resolve(self.search, row, self.store, self.local_now)
+        outcome = self.search_budget.resolve(self.search, row, self.store, self.local_now, self.settings.explicit)
         self.result.rows_new += 1
         if outcome.method == "unresolved":
             self.result.deferred += 1
         elif outcome.spotify_id:
             self.result.rows_matched += 1
-            if outcome.confidence < LOW_CONFIDENCE and not outcome.cached:
-                self.result.low_confidence.append((source, ", ".join(row.artists), row.title, outcome.confidence))
+            if (check := match_to_check(source, row, outcome)) is not None:
+                self.result.low_confidence.append(check)
         else:
+            self.result.no_clean_twin += outcome.method == "no-clean-twin"
             self.result.unmatched.append((source, ", ".join(row.artists), row.title))
-        return {
-            "rank": row.rank,
-            "title": row.title,
-            "artists": list(row.artists),
-            "isrc": row.isrc,
-            "source_track_id": row.source_track_id,
-            "spotify_id": row.spotify_id,
-            "duration_ms": row.duration_ms,
-            "resolution_key": outcome.key,
-            "song_key": song_key(row.title, row.artists),
-            "artist_key": primary_artist(row.artists),
-            "matched": outcome.spotify_id is not None,
-        }
+        return row.stored_values(outcome.key) | {"matched": outcome.spotify_id is not None}
 
     def store_charts(self, charts: Sequence[Chart]) -> None:
         """Resolve rows earlier runs left unresolved (oldest charts first), then store and resolve new charts."""
         for values in self.store.unresolved_rows(datetime.date(self.today.year, 1, 1), self.search_budget.remaining):
-            self.search_budget.resolve(self.search, ChartRow(**values), self.store, self.local_now)
+            self.search_budget.resolve(
+                self.search, ChartRow(**values), self.store, self.local_now, self.settings.explicit
+            )
         for chart in charts:
             rows = [self.resolve_row(row, chart.source) for row in chart.rows]
             matched = sum(1 for row in rows if row.pop("matched"))
@@ -274,7 +258,7 @@ class _Run:
         since = min([datetime.date(self.today.year, 1, 1)] + [window.start for _, window in plans if window])
         for values in self.store.due_misses(since, self.now):
             row = ChartRow(**values)
-            outcome = self.search_budget.resolve(self.search, row, self.store, self.local_now)
+            outcome = self.search_budget.resolve(self.search, row, self.store, self.local_now, self.settings.explicit)
             if outcome.spotify_id:
                 logger.info("resolved on retry: %s – %s", ", ".join(row.artists), row.title)
 
@@ -332,9 +316,11 @@ def run_update(
             if dry_run:
                 with store.rolled_back():
                     return _update(services, store, now, only, dry_run, force)
-            return _update(services, store, now, only, dry_run, force)
+            result = _update(services, store, now, only, dry_run, force)
         finally:
             store.close()
+        result.warnings += export_changed(settings, result.playlists, now)
+        return result
 
 
 def _update(
@@ -362,7 +348,7 @@ def _update(
             result.playlists.append(outcome)
             if outcome.status in (Outcome.REFUSED, Outcome.KEPT):
                 result.warnings.append(f"{outcome.name}: {outcome.message}")
-            version = run.written(outcome, window, ranked) if outcome.writes and not dry_run else None
+            version = written_version(store, window, ranked, run.overrides) if outcome.writes and not dry_run else None
             if version is not None:
                 versions.append(version)
     except TophitsError as error:

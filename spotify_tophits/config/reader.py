@@ -18,7 +18,10 @@ class TableReader:
 
     def fail(self, key: str, value: object, fix: str) -> ConfigError:
         """Return the error for a bad value at key (the caller raises it)."""
-        return ConfigError(f"{self.where}: {self.prefix}{key} = {value!r} {fix}")
+        shown = repr(value)
+        # A value may be huge (a 50 MB prefix): the message shows its start.
+        shown = shown if len(shown) <= 120 else f"{shown[:100]}… ({len(shown)} characters)"
+        return ConfigError(f"{self.where}: {self.prefix}{key} = {shown} {fix}")
 
     def check_keys(self, allowed: set[str]) -> None:
         """Raise ConfigError for the first key that is not a known setting."""

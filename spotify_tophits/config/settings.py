@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from spotify_tophits.budget import DEFAULT_SEARCH_BUDGET, MAXIMUM_SEARCH_BUDGET
+from spotify_tophits.config import names
 from spotify_tophits.config.notify import NotifySettings, parse_notify
 from spotify_tophits.config.paths import Paths, resolve_paths
 from spotify_tophits.config.reader import TableReader
 from spotify_tophits.config.secrets import Credentials, load_credentials
 from spotify_tophits.errors import ConfigError
+from spotify_tophits.matching import ExplicitPolicy
 from spotify_tophits.sources import registry
 
 PLAYLIST_KEYS = ("daily", "weekly", "monthly", "yearly")
@@ -48,6 +50,11 @@ DEFAULT_PLAYLISTS: dict[str, dict[str, Any]] = {
     "yearly": {"size": 250, "name": "{prefix}Yearly Hits — {year}"},
 }
 SIZE_RANGE = (1, 10000)
+# Bounds that keep settings meaningful: nan, inf and absurd values parse as TOML but make no sense.
+MAX_WEIGHT = 1000.0
+MAX_RETRY_WAIT = 3600.0
+MAX_PREFIX_LENGTH = 50
+MAX_CONFIG_BYTES = 1024 * 1024
 # Spotify's editorial and algorithmic playlists; Development Mode apps get 404 for them.
 EDITORIAL_PREFIX = "37i9dQZF1"
 TOP_LEVEL_KEYS = {
@@ -65,6 +72,8 @@ TOP_LEVEL_KEYS = {
     "weights",
     "search_budget",
     "chart_rows",
+    "export",
+    "matching",
 }
 # A chart longer than its cap is cut to its best ranks: one search per row must not burn the quota.
 DEFAULT_CHART_ROWS = 200
@@ -123,6 +132,9 @@ class Settings:
     config_file_found: bool
     search_budget: int = DEFAULT_SEARCH_BUDGET
     chart_rows: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    # `[export] dir`: where each successful update writes the changed playlists as JSON and CSV.
+    export_dir: Path | None = None
+    explicit: ExplicitPolicy = ExplicitPolicy.AS_CHARTED
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -151,7 +163,7 @@ class Settings:
 
 def render_playlist_name(template: str, prefix: str, period_start: datetime.date) -> str:
     """Given a name template, the persona prefix and the period's first day, return the playlist name."""
-    return template.format(prefix=prefix, month=period_start, year=period_start.year)
+    return names.render_name(template, prefix, period_start)
 
 
 def _parse_playlist(table: TableReader, key: str, prefix: str) -> PlaylistSettings:
@@ -162,12 +174,17 @@ def _parse_playlist(table: TableReader, key: str, prefix: str) -> PlaylistSettin
     if not SIZE_RANGE[0] <= size <= SIZE_RANGE[1]:
         raise table.fail("size", size, "is out of range; use a whole number from 1 to 10000")
     name = table.get("name", str, defaults["name"])
-    try:
-        render_playlist_name(name, prefix, datetime.date(2026, 1, 1))
-    except (KeyError, ValueError, IndexError, AttributeError) as error:
+    problem = names.template_problem(name)
+    if problem:
+        raise table.fail("name", name, problem)
+    longest = render_playlist_name(name, prefix, names.LONGEST_MONTH)
+    if len(longest) > names.MAX_NAME_LENGTH:
         raise table.fail(
-            "name", name, f"is not a valid template ({error}); use {{prefix}}, {{month:%B %Y}} or {{year}}"
-        ) from None
+            "name",
+            name,
+            f"makes names of up to {len(longest)} characters with this prefix; Spotify allows"
+            f" {names.MAX_NAME_LENGTH}: shorten the name or the prefix",
+        )
     spotify_id = table.get("spotify_id", str, "") or None
     if spotify_id and spotify_id.startswith(EDITORIAL_PREFIX):
         raise table.fail(
@@ -206,8 +223,12 @@ def _parse_weights(reader: TableReader, sources: tuple[str, ...]) -> dict[str, f
     weights = {}
     for source in reader.table:
         weight = float(reader.get(source, float, 1.0))
-        if weight <= 0:
-            raise reader.fail(source, weight, "must be above 0 (remove the source to leave it out)")
+        if not 0 < weight <= MAX_WEIGHT:
+            raise reader.fail(
+                source,
+                weight,
+                f"is out of range; use a number above 0 and at most {MAX_WEIGHT} (remove the source to leave it out)",
+            )
         weights[source] = weight
     return weights
 
@@ -247,6 +268,14 @@ def _parse_backup(reader: TableReader, paths: Paths) -> BackupSettings:
     )
 
 
+def _parse_export(reader: TableReader) -> Path | None:
+    reader.check_keys({"dir"})
+    directory = reader.get("dir", str, "")
+    if directory and not Path(directory).expanduser().is_absolute():
+        raise reader.fail("dir", directory, "must be an absolute path, e.g. /srv/charts")
+    return Path(directory).expanduser() if directory else None
+
+
 def _parse_deezer(reader: TableReader) -> tuple[dict[str, int], int]:
     reader.check_keys({"playlists", "requests_per_5s"})
     rate = reader.get("requests_per_5s", int, 50)
@@ -271,9 +300,13 @@ def _endpoints(environ: Mapping[str, str]) -> dict[str, str]:
 
 def _read_document(path: Path) -> dict[str, Any]:
     try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: over {MAX_CONFIG_BYTES // 1024} KiB, which no tophits config needs; fix it")
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML ({error}); fix the syntax at that line") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to read; fix the arrays or tables nested in it") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read ({error}); check its permissions and encoding") from None
 
@@ -291,12 +324,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise reader.fail("timezone", timezone, "is not an IANA time zone; use e.g. 'Europe/Berlin' or 'UTC'") from None
     prefix = reader.get("prefix", str, "")
+    if len(prefix) > MAX_PREFIX_LENGTH:
+        raise reader.fail("prefix", prefix, f"is {len(prefix)} characters; use at most {MAX_PREFIX_LENGTH}")
     max_per_artist = reader.get("max_per_artist", int, 3)
     if max_per_artist < 1:
         raise reader.fail("max_per_artist", max_per_artist, "must be at least 1")
     max_retry_wait = float(reader.get("max_retry_wait", float, 30))
-    if max_retry_wait < 0:
-        raise reader.fail("max_retry_wait", max_retry_wait, "must be zero or more seconds")
+    if not 0 <= max_retry_wait <= MAX_RETRY_WAIT:
+        raise reader.fail(
+            "max_retry_wait", max_retry_wait, f"is out of range; use a number of seconds from 0 to {MAX_RETRY_WAIT}"
+        )
     min_chart_rows = reader.get("min_chart_rows", int, 10)
     if min_chart_rows < 1:
         raise reader.fail("min_chart_rows", min_chart_rows, "must be at least 1")
@@ -328,4 +365,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         config_file_found=found,
         search_budget=search_budget,
         chart_rows=_parse_chart_rows(reader.table_at("chart_rows"), sources),
+        export_dir=_parse_export(reader.table_at("export")),
+        explicit=_parse_matching(reader.table_at("matching")),
     )
+
+
+def _parse_matching(reader: TableReader) -> ExplicitPolicy:
+    reader.check_keys({"explicit"})
+    value = reader.get("explicit", str, ExplicitPolicy.AS_CHARTED.value)
+    try:
+        return ExplicitPolicy(value)
+    except ValueError:
+        choices = ", ".join(f'"{policy.value}"' for policy in ExplicitPolicy)
+        raise reader.fail("explicit", value, f"is not a policy; use one of {choices}") from None

@@ -78,6 +78,11 @@ def systemctl_show(unit: str, scope: str, precise: bool = False) -> dict[str, st
     return None
 
 
+def update_timer(profile: str | None) -> str:
+    """Return the update timer of a profile: the template instance `tophits-update@NAME.timer`, or the plain one."""
+    return f"tophits-update@{profile}.timer" if profile else UPDATE_TIMER
+
+
 def timer_state(unit: str = UPDATE_TIMER, scopes: Sequence[str] = SCOPES) -> TimerState | None:
     """Return the timer's state from the first manager (in `scopes` order) that has it loaded, else None."""
     for scope in scopes:

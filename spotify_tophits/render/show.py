@@ -15,20 +15,6 @@ if TYPE_CHECKING:
 COLUMNS = ("#", "move", "title", "artists", "points", "days", "peak", "sources", "match")
 # How many of the tracks the caps cut `--explain` lists.
 CUT_SHOWN = 10
-CSV_FIELDS = (
-    "position",
-    "previous_position",
-    "movement",
-    "title",
-    "artists",
-    "spotify_id",
-    "points",
-    "chart_days",
-    "peak_position",
-    "sources",
-    "match_method",
-    "match_confidence",
-)
 
 
 def width(text: str) -> int:
@@ -130,31 +116,16 @@ def show_table(result: ShowResult) -> None:
 
 
 def show_json(result: ShowResult) -> None:
-    import json
+    from spotify_tophits.actions.show import json_text
 
-    echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
-
-
-def csv_rows(result: ShowResult) -> list[dict[str, str]]:
-    """Return one CSV row per entry, the `--json` fields flattened (lists joined by '; ')."""
-    rows = []
-    for entry in result.entries:
-        values = entry.to_json()
-        match = values.pop("match")
-        values |= {"match_method": match["method"], "match_confidence": match["confidence"]}
-        values["artists"] = "; ".join(values["artists"])
-        values["sources"] = "; ".join(values["sources"])
-        rows.append({field: "" if values[field] is None else str(values[field]) for field in CSV_FIELDS})
-    return rows
+    echo(json_text(result))
 
 
 def show_csv(result: ShowResult) -> None:
     """Print a header row and one row per entry, RFC 4180 quoting and CRLF line ends."""
-    import csv
+    from spotify_tophits.actions.show import csv_text
 
-    writer = csv.DictWriter(sys.stdout, fieldnames=CSV_FIELDS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(csv_rows(result))
+    sys.stdout.write(csv_text(result))
     sys.stdout.flush()
 
 

@@ -63,10 +63,13 @@ def update_result(result: UpdateResult, verbose: bool, quiet: bool) -> None:
         echo("unmatched rows (not on Spotify, or no candidate agreed on title and artist):")
         for source, artists, title in result.unmatched:
             echo(f"  {source}: {artists} – {title}")
+    if verbose and result.no_clean_twin:
+        echo(f"{result.no_clean_twin} rows left out: Spotify has them only explicit ([matching] explicit = clean-only)")
     if verbose and result.low_confidence:
-        echo("matches to check (text search, lower confidence):")
-        for source, artists, title, confidence in result.low_confidence:
-            echo(f"  {source}: {artists} – {title} ({confidence:.2f})")
+        echo("matches to check (lower confidence, or not the chart's rating):")
+        for check in result.low_confidence:
+            echo(f"  {check.source} #{check.rank}: {check.row}")
+            echo(f"    → {check.track}, confidence {check.confidence:.2f}: {check.why}")
     if verbose and result.overrides:
         echo("overrides applied (overrides.toml):")
         for line in result.overrides:

@@ -1,4 +1,5 @@
-"""CSV charts: Spotify Charts' export (`rank,uri,artist_names,track_name,...`) or a plain `rank,artist,title`."""
+"""CSV charts: Spotify Charts' export (`rank,uri,artist_names,track_name,...`) or a plain `rank,artist,title`,
+either with an optional `explicit` column (true/false) giving the row's content rating."""
 
 from __future__ import annotations
 
@@ -21,6 +22,16 @@ SPOTIFY_URI = re.compile(r"^spotify:track:([0-9A-Za-z]{22})$")
 # A chart is a few hundred rows; anything this large is a mistake or hostile, and is refused unread.
 MAX_CSV_BYTES = 16 * 1024 * 1024
 MAX_RANK = 100_000
+# The optional `explicit` column: the row's content rating (empty: not said).
+CSV_RATINGS: dict[str, bool | None] = {
+    "": None,
+    "true": True,
+    "1": True,
+    "yes": True,
+    "false": False,
+    "0": False,
+    "no": False,
+}
 
 
 class CsvSource:
@@ -117,6 +128,9 @@ def _parse_records(source: str, reader: csv.DictReader[str], minimum_rows: int) 
             title, artists, spotify_id = values["title"], values["artist"], values.get("spotify_id") or None
         if not title or not artists:
             raise SourceError(f"{source}: line {line}: title and artist must not be empty")
+        rating = values.get("explicit", "").casefold()
+        if rating not in CSV_RATINGS:
+            raise SourceError(f"{source}: line {line}: explicit {rating[:20]!r} must be true, false or empty")
         rows.append(
             ChartRow(
                 rank=rank,
@@ -124,6 +138,7 @@ def _parse_records(source: str, reader: csv.DictReader[str], minimum_rows: int) 
                 artists=tuple(name.strip() for name in artists.split(",") if name.strip()),
                 isrc=(values.get("isrc") or None),
                 spotify_id=spotify_id,
+                explicit=CSV_RATINGS[rating],
             )
         )
     return validate_rows(source, rows, minimum_rows)

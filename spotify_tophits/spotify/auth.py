@@ -11,7 +11,6 @@ import dataclasses
 import datetime
 import json
 import logging
-import secrets
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
@@ -177,6 +176,8 @@ class AuthorisationFlow:
 
 def start_authorisation(settings: Settings, session: requests.Session) -> AuthorisationFlow:
     """Begin an interactive login: return the flow holding the authorise URL (with a fresh state)."""
+    import secrets  # hmac and hashlib: only a login needs them, `status` reads the token file
+
     oauth = make_oauth(settings, session, interactive=True)
     state = secrets.token_urlsafe(16)
     return AuthorisationFlow(oauth, state, oauth.get_authorize_url(state=state))

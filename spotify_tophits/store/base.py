@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,8 @@ def utc_text(moment: datetime.datetime) -> str:
 
 def database_bytes(connection: sqlite3.Connection) -> bytes:
     """Return a consistent copy of the database behind connection as bytes (SQLite's online backup API)."""
+    import tempfile  # only backups need it; every command opens the store
+
     with tempfile.TemporaryDirectory(prefix="tophits-backup-") as directory:
         target = sqlite3.connect(Path(directory) / "state.db")
         try:

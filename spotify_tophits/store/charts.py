@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from spotify_tophits.ranking import RankedRow
@@ -90,6 +90,27 @@ class ChartQueries(StoreBase):
         row = self.connection.execute("SELECT MIN(chart_date) AS day FROM observations").fetchone()
         return None if row["day"] is None else datetime.date.fromisoformat(row["day"])
 
+    def charted_songs(self, start: datetime.date, end: datetime.date) -> Iterator[tuple[str, str]]:
+        """Yield (artist key, song key) of each matched chart row dated in [start, end], newest day first.
+
+        Rows are read as the caller asks for them (through the chart-date index), so a caller that
+        stops early never reads the rest of the window.
+        """
+        cursor = self.connection.cursor()
+        cursor.row_factory = None  # plain tuples: this reads thousands of rows for a long window
+        cursor.execute(
+            "SELECT r.artist_key, r.song_key FROM observations o"
+            " JOIN chart_rows r ON r.observation_id = o.id"
+            " JOIN resolutions res ON res.key = r.resolution_key"
+            " WHERE o.chart_date BETWEEN ? AND ? AND res.spotify_id IS NOT NULL"
+            " ORDER BY o.chart_date DESC",
+            (start.isoformat(), end.isoformat()),
+        )
+        try:
+            yield from cursor
+        finally:
+            cursor.close()
+
     def ranked_rows(self, start: datetime.date, end: datetime.date) -> list[RankedRow]:
         """Return every chart row with a chart date in [start, end]; unmatched rows have spotify_id None."""
         cursor = self.connection.execute(
@@ -148,14 +169,17 @@ class ChartQueries(StoreBase):
         if limit <= 0:
             return []
         cursor = self.connection.execute(
-            "SELECT r.rank, r.title, r.artists, r.isrc, r.spotify_id, r.source_track_id, r.duration_ms"
+            "SELECT r.rank, r.title, r.artists, r.isrc, r.spotify_id, r.source_track_id, r.duration_ms, r.explicit"
             " FROM chart_rows r JOIN observations o ON o.id = r.observation_id"
             " LEFT JOIN resolutions res ON res.key = r.resolution_key"
             " WHERE res.key IS NULL AND o.chart_date >= ?"
             " GROUP BY r.resolution_key ORDER BY MIN(o.chart_date), MIN(o.id), MIN(r.rank) LIMIT ?",
             (since.isoformat(), limit),
         )
-        return [dict(row) | {"artists": tuple(json.loads(row["artists"]))} for row in cursor]
+        return [
+            dict(row) | {"artists": tuple(json.loads(row["artists"])), "explicit": _rating(row["explicit"])}
+            for row in cursor
+        ]
 
     # -- source health ---------------------------------------------------------------------------
     def record_source(self, source: str, now: datetime.datetime, error: str | None) -> None:

@@ -80,7 +80,8 @@ class RunQueries(StoreBase):
         columns = "id, command, started_at, finished_at, result, exit_code, summary"
         if since is not None:
             rows = self.connection.execute(
-                f"SELECT {columns} FROM runs WHERE started_at >= ? ORDER BY id DESC",  # noqa: S608
+                # Named, since the planner would rather walk every run by id to save sorting a week's.
+                f"SELECT {columns} FROM runs INDEXED BY runs_by_start WHERE started_at >= ? ORDER BY id DESC",  # noqa: S608
                 (utc_text(since),),
             ).fetchall()
         else:

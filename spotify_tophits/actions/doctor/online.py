@@ -14,6 +14,7 @@ from spotify_tophits.actions.doctor.checks import Check, Findings, Level
 from spotify_tophits.config import Settings
 from spotify_tophits.errors import TemporaryError, TophitsError
 from spotify_tophits.ops import health
+from spotify_tophits.retry import spotify_wait
 from spotify_tophits.services import Services
 from spotify_tophits.spotify import SCOPES, PlaylistInfo, TokenFile, refresh_token_expiry
 from spotify_tophits.store import SCHEMA_VERSION, ManagedPlaylist, PlaylistState, open_store, schema_version_of
@@ -91,6 +92,10 @@ def api_and_playlists(services: Services, now: datetime.datetime) -> Findings:
         return  # the state check reports a missing or older DB; opening it here would migrate it
     store = open_store(path)
     try:
+        wait = spotify_wait(store.get_meta("not_before"), now)
+        if wait is not None:
+            yield Check("api", Level.WARNING, f"not calling Spotify: {wait}", "nothing: the timer retries after that")
+            return
         # max_retry_wait 0: a 429 is reported with its Retry-After, never waited on.
         policy = RetryPolicy(services.sleep, max_retry_wait=0, max_attempts=1)
         gateway = dataclasses.replace(services, retry_policy=policy).gateway(store, lambda: now)
