@@ -156,6 +156,7 @@ CLI_GOALS = (
     ("tophits status --check (1 year)", ["status", "--check"], 2.5),
     ("tophits show (1 year)", ["show"], 3.0),
     ("tophits show --json (1 year)", ["show", "--json"], 3.0),
+    ("tophits show yearly --json (1 year)", ["show", "yearly", "--json"], 3.0),
     ("tophits doctor --offline (1 year)", ["doctor", "--offline"], 5.0),
 )
 
@@ -194,6 +195,10 @@ def cli_section(directory: Path, one_year: Path, runs: int = 15) -> None:
     result = subprocess.run([sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=False)
     imported = result.stderr.strip().splitlines()[-1] == "True"
     record("status imports spotipy", str(imported), "False", not imported)
+    # show reads only local state: no slower than status on the same DB (figures above).
+    for name in ("tophits show (1 year)", "tophits show --json (1 year)"):
+        ratio = medians[name] / medians["tophits status (1 year)"]
+        record(f"{name} / status", f"{ratio:.2f}", "<= 1.05 (no slower than status, within noise)", ratio <= 1.05)
 
 
 def five_year_section(directory: Path, five_years: Path) -> None:

@@ -157,7 +157,7 @@ class AppleSource:
     def _isrc(self, row: ChartRow) -> str | None:
         """Ask Deezer's search for the same recording and take its ISRC; cached with its date, misses with a
         back-off, errors not at all."""
-        from spotify_tophits.matching import best_candidate, miss_backoff, plain_title, primary_name
+        from spotify_tophits.matching import best_candidate, miss_due, plain_title, primary_name
         from spotify_tophits.spotify import Track
 
         song_id = str(row.source_track_id)
@@ -194,7 +194,7 @@ class AppleSource:
             now,
             explicit=row.explicit,
             attempts=attempts,
-            retry_after=None if isrc else now + miss_backoff(attempts),
+            retry_after=None if isrc else miss_due(now, attempts),
         )
         return isrc
 

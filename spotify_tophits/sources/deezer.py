@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from spotify_tophits.charts import Chart, ChartRow
 from spotify_tophits.errors import SourceError
-from spotify_tophits.matching import miss_backoff
+from spotify_tophits.matching import miss_due
 from spotify_tophits.sources.base import validate_rows
 from spotify_tophits.sources.deezer_client import (
     DeezerClient,
@@ -137,7 +137,7 @@ class DeezerSource:
                 now,
                 explicit=track.explicit if track else None,
                 attempts=attempts,
-                retry_after=now + miss_backoff(attempts),
+                retry_after=miss_due(now, attempts),
             )
             return None, track.duration_ms if track else None, track.explicit if track else None
         self.store.save_source_track("deezer", track_id, track.isrc, track.duration_ms, now, explicit=track.explicit)
