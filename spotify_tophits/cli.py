@@ -73,21 +73,15 @@ def main_options(
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More detail; -vv for debug logs.")] = 0,
     quiet: Annotated[bool, Flag("--quiet", "-q", help="Only errors.")] = False,
     version: Annotated[bool, Flag("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
-    profile: Annotated[
-        str | None, Flag("--profile", metavar="NAME", help="One account's own config and state (or TOPHITS_PROFILE).")
-    ] = None,
+    profile: Annotated[str | None, Flag(metavar="NAME", help="This account's files (or TOPHITS_PROFILE).")] = None,
 ) -> None:
     """Keep Daily, Weekly, Monthly and Yearly top-hits playlists current on Spotify."""
-    from spotify_tophits.config.paths import PROFILE_VARIABLE, profile_problem
+    from spotify_tophits.config.paths import with_profile
     from spotify_tophits.logs import configure_logging
 
-    problem = profile_problem(profile) if profile is not None else None
-    if problem:
-        fail(f"--profile {profile!r} {problem}", ExitCode.USAGE)
     # A test passes its clock (and sleep) as Click's `obj`; a real run uses the machine's.
     state.update(verbose=verbose, quiet=quiet, clock=context.obj if isinstance(context.obj, Clock) else Clock())
-    # The option wins over TOPHITS_PROFILE; settings read the profile from this environment.
-    state["environ"] = dict(os.environ) | ({PROFILE_VARIABLE: profile} if profile else {})
+    state["environ"] = guarded(lambda: with_profile(os.environ, profile))  # settings read the profile from it
     configure_logging(verbose, quiet)
 
 
@@ -111,6 +105,12 @@ def guarded(action: Callable[[], T]) -> T:
         if state["verbose"]:
             traceback.print_exc()
         fail(f"internal error: {type(error).__name__}: {error} (a bug; run with -v for the traceback and report it)", 1)
+
+
+def check_exit(code: int, line: str) -> NoReturn:
+    """Print a monitoring-plugin line and exit with its code."""
+    typer.echo(line)
+    raise typer.Exit(code)
 
 
 def services() -> Services:
@@ -183,14 +183,21 @@ def status(
     as_json: Annotated[bool, Flag("--json", help="One JSON object (schema: status.schema.json).")] = False,
     check: Annotated[bool, Flag("--check", help="One line; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.")] = False,
     live: Annotated[bool, Flag("--live", help="Also ask Spotify for track counts and hand edits.")] = False,
+    all_profiles: Annotated[bool, Flag("--all-profiles", help="Every profile; --check gives the worst.")] = False,
 ) -> None:
     """Show the playlists, recent runs, performance and alerts (local and fast unless --live)."""
     from spotify_tophits.actions.status import add_live, collect_status, status_check
 
+    if all_profiles:
+        from spotify_tophits.actions import profiles as household
+
+        statuses = household.all_profiles(state["environ"], state["clock"].now())
+        if check:
+            check_exit(*household.all_profiles_check(statuses))
+        render.all_status(statuses, state["clock"].now(), as_json)
+        return
     if check:
-        code, line = status_check(load_settings, state["clock"].now)
-        typer.echo(line)
-        raise typer.Exit(code)
+        check_exit(*status_check(load_settings, state["clock"].now))
     tools = services()
     now = tools.clock()
     report = guarded(lambda: collect_status(tools.settings, now))
@@ -213,6 +220,14 @@ def show(
     tools = services()
     view = guarded(lambda: show_playlist(tools.settings, playlist, period, tools.clock(), explain, as_json, as_csv))
     render.show_view(view)
+
+
+@app.command()
+def profiles(as_json: Annotated[bool, Flag("--json", help="Print the list as JSON.")] = False) -> None:
+    """List the profiles (accounts) on this host: account, playlists, last run, health."""
+    from spotify_tophits.actions.profiles import all_profiles
+
+    render.profiles_list(all_profiles(state["environ"], state["clock"].now()), state["clock"].now(), as_json)
 
 
 @app.command()

@@ -54,7 +54,7 @@ def test_help_lists_every_command_as_a_real_process():
     commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
     assert result.returncode == 0
     assert set(commands) == {
-        "auth", "update", "demo", "status", "show", "doctor", "backup", "restore", "notify", "systemd"
+        "auth", "update", "demo", "status", "show", "doctor", "backup", "restore", "notify", "systemd", "profiles"
     }  # fmt: skip
     for name, command in commands.items():
         # Each command starts a row of the Commands panel, followed by the start of its help.

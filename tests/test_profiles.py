@@ -7,6 +7,7 @@ playlists or lock, and that a failure in one leaves the other alone.
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -262,3 +263,114 @@ def test_the_default_installation_is_untouched_by_profiles(
     assert not default.paths.state_db.exists() and not default.paths.token_file.exists()
     assert default.paths.state_dir == Path(environment["TOPHITS_STATE_DIR"])
     assert load_settings(environment).credentials.client_id == CLIENT_ID
+
+
+# -- profiles and status --all-profiles ---------------------------------------------------------------------------
+def updated_and_backed_up(profiles: list[str]) -> None:
+    for profile in profiles:
+        assert runner.invoke(app, ["--profile", profile, "update"]).exit_code == 0
+        assert runner.invoke(app, ["--profile", profile, "backup", "--offline"]).exit_code == 0
+
+
+def test_profiles_lists_name_account_playlists_last_run_and_health(household: dict[str, Settings]):
+    updated_and_backed_up(["anna"])
+
+    listing = runner.invoke(app, ["profiles"])
+    as_json = runner.invoke(app, ["profiles", "--json"])
+
+    assert listing.exit_code == 0
+    assert listing.output.splitlines() == [
+        f"{'anna':<14} {'Anna':<20} 4 playlists, last run ok 0 s ago (2026-11-10 07:00 UTC): ok",
+        f"{'ben':<14} {'Ben':<20} 0 playlists, last run never: warning",
+    ]
+    assert json.loads(as_json.output)[0] == {
+        "profile": "anna",
+        "account": "Anna",
+        "playlists": 4,
+        "last_run": "2026-11-10T07:00:00+00:00",
+        "last_result": "ok",
+        "health": "ok",
+        "problem": None,
+    }
+
+
+def test_profiles_lists_the_default_installation_first_when_it_has_a_token(
+    authorised: Settings, household: dict[str, Settings]
+):
+    listing = runner.invoke(app, ["--profile", "ben", "profiles", "--json"])
+
+    assert [(line["profile"], line["account"]) for line in json.loads(listing.output)] == [
+        (None, "Sandbox Listener"),
+        ("anna", "Anna"),
+        ("ben", "Ben"),
+    ]
+
+
+def test_status_all_profiles_check_without_profiles_is_unknown_3(environment):
+    result = runner.invoke(app, ["status", "--all-profiles", "--check"])
+
+    assert (result.exit_code, result.output) == (
+        3,
+        "TOPHITS UNKNOWN - no profiles found; create one with tophits --profile NAME auth\n",
+    )
+
+
+def test_status_all_profiles_check_is_ok_0_when_every_profile_is(household: dict[str, Settings]):
+    updated_and_backed_up(["anna", "ben"])
+
+    result = runner.invoke(app, ["status", "--all-profiles", "--check"])
+
+    assert (result.exit_code, result.output) == (0, "TOPHITS OK - 2 profiles: anna OK, ben OK\n")
+
+
+def test_status_all_profiles_check_is_warning_1_naming_the_profile_that_warns(household: dict[str, Settings]):
+    updated_and_backed_up(["anna"])
+    runner.invoke(app, ["--profile", "ben", "update"])
+
+    result = runner.invoke(app, ["status", "--all-profiles", "--check"])
+
+    assert (result.exit_code, result.output) == (
+        1,
+        "TOPHITS WARNING - ben: no backup archive yet (2 profiles: anna OK, ben WARNING)\n",
+    )
+
+
+def test_status_all_profiles_check_is_critical_2_over_warning_and_unknown_and_unknown_3_over_warning(
+    authorised: Settings, household: dict[str, Settings]
+):
+    updated_and_backed_up(["anna", "ben"])
+    household["anna"].paths.token_file.unlink()
+    runner.invoke(app, ["update"])  # the default installation, without a backup: a warning
+
+    result = runner.invoke(app, ["status", "--all-profiles", "--check"])
+    household["ben"].paths.state_db.write_bytes(b"not a database")
+    with_unknown = runner.invoke(app, ["status", "--all-profiles", "--check"])
+    household["anna"].paths.state_db.write_bytes(b"not a database")
+    unknown = runner.invoke(app, ["status", "--all-profiles", "--check"])
+
+    assert (result.exit_code, result.output) == (
+        2,
+        "TOPHITS CRITICAL - anna: no Spotify authorisation (3 profiles: default WARNING, anna CRITICAL, ben OK)\n",
+    )
+    assert with_unknown.exit_code == 2 and "ben UNKNOWN" in with_unknown.output
+    assert unknown.exit_code == 3
+    assert unknown.output.startswith("TOPHITS UNKNOWN - anna: ") and "; ben: " in unknown.output
+
+
+def test_status_all_profiles_shows_one_block_per_profile_and_json_names_them(household: dict[str, Settings]):
+    updated_and_backed_up(["anna", "ben"])
+
+    text = runner.invoke(app, ["status", "--all-profiles"])
+    as_json = runner.invoke(app, ["status", "--all-profiles", "--json"])
+
+    assert text.exit_code == 0
+    assert [line for line in text.output.splitlines() if line.startswith("==")] == [
+        "== profile anna (Anna) ==",
+        "== profile ben (Ben) ==",
+    ]
+    assert "Anna · Daily Hits: 50/50 tracks" in text.output and "Ben · Daily Hits: 50/50 tracks" in text.output
+    blocks = json.loads(as_json.output)["profiles"]
+    assert [(block["profile"], block["status"]["profile"], block["status"]["level"]) for block in blocks] == [
+        ("anna", "anna", "ok"),
+        ("ben", "ben", "ok"),
+    ]

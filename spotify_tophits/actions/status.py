@@ -12,7 +12,7 @@ from spotify_tophits.clock import parse_utc
 from spotify_tophits.config import Settings
 from spotify_tophits.errors import TophitsError
 from spotify_tophits.ops import health
-from spotify_tophits.ops.scheduler import TimerState, timer_state
+from spotify_tophits.ops.scheduler import TimerState, timer_state, update_timer
 from spotify_tophits.retry import spotify_wait
 from spotify_tophits.spotify import TokenFile, latency_percentiles, refresh_token_expiry
 from spotify_tophits.store import SCHEMA_VERSION, PlaylistState, RunResult, Store, open_reader
@@ -91,6 +91,7 @@ class StatusReport:
     backups: BackupStatus
     auth: dict[str, Any]
     alerts: list[health.Finding]
+    profile: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -204,6 +205,7 @@ def fresh_status(
         ),
         auth=_auth(token, refresh_token_expiry(token) if token else None),
         alerts=[],
+        profile=settings.paths.profile,
     )
 
 
@@ -211,9 +213,12 @@ def collect_status(
     settings: Settings,
     now: datetime.datetime,
     *,
-    read_timer: Callable[[], TimerState | None] = timer_state,
+    read_timer: Callable[[], TimerState | None] | None = None,
 ) -> StatusReport:
-    """Read the state DB (read-only), the token file and systemd, and return the dashboard."""
+    """Read the state DB (read-only), the token file and systemd (the profile's timer), and return the dashboard."""
+    profile = settings.paths.profile
+    if read_timer is None:
+        read_timer = lambda: timer_state(update_timer(profile))  # noqa: E731 - the profile's own timer
     if not settings.paths.state_db.exists():
         return fresh_status(settings, now, read_timer)
     store = open_reader(settings.paths.state_db)
@@ -279,6 +284,7 @@ def collect_status(
             backups=backups,
             auth=_auth(token, expires_at),
             alerts=alerts,
+            profile=profile,
         )
     finally:
         store.close()

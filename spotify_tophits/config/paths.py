@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from spotify_tophits.errors import ConfigError
+from spotify_tophits.errors import ConfigError, UsageError
 
 APP_NAME = "tophits"
 SYSTEMD_VARIABLES = {"config": "CONFIGURATION_DIRECTORY", "state": "STATE_DIRECTORY"}
@@ -67,6 +67,14 @@ def profile_of(environ: Mapping[str, str]) -> str | None:
         if problem:
             raise ConfigError(f"{PROFILE_VARIABLE} = {name!r} {problem}")
     return name
+
+
+def with_profile(environ: Mapping[str, str], profile: str | None) -> dict[str, str]:
+    """Return the environment with `--profile NAME` as TOPHITS_PROFILE (the option wins); UsageError for a bad name."""
+    problem = profile_problem(profile) if profile is not None else None
+    if problem:
+        raise UsageError(f"--profile {profile!r} {problem}")
+    return dict(environ) | ({PROFILE_VARIABLE: profile} if profile else {})
 
 
 def _first_path(value: str) -> Path:

@@ -14,10 +14,18 @@ from spotify_tophits.render.operations import (
     install_plan,
 )
 from spotify_tophits.render.show import show_table, show_view
-from spotify_tophits.render.status import doctor_json, doctor_report, status_json, status_report
+from spotify_tophits.render.status import (
+    all_status,
+    doctor_json,
+    doctor_report,
+    profiles_list,
+    status_json,
+    status_report,
+)
 from spotify_tophits.render.update import demo_progress, demo_result, update_result
 
 __all__ = [
+    "all_status",
     "auth_result",
     "auth_status",
     "authorise_prompt",
@@ -30,6 +38,7 @@ __all__ = [
     "doctor_report",
     "done",
     "install_plan",
+    "profiles_list",
     "pruned",
     "restore_plan",
     "restore_result",

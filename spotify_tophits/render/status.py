@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     import datetime
 
     from spotify_tophits.actions.doctor import DoctorReport
+    from spotify_tophits.actions.profiles import ProfileStatus
     from spotify_tophits.actions.status import StatusReport
 
 
@@ -148,3 +149,42 @@ def doctor_report(report: DoctorReport, quiet: bool = False) -> None:
     else:
         categories = len({c.category for c in report.checks if c.level != Level.OK})
         echo(f"{errors} errors and {warnings} warnings in {categories} categories.")
+
+
+def profiles_list(statuses: list[ProfileStatus], now: datetime.datetime, as_json: bool) -> None:
+    """One line per profile: name, account, playlists, last run, health in one word."""
+    if as_json:
+        import json
+
+        echo(json.dumps([status.summary() for status in statuses], indent=2, sort_keys=True))
+        return
+    if not statuses:
+        echo("No profiles yet: create one with `tophits --profile NAME auth`.")
+        return
+    for status in statuses:
+        line = status.summary()
+        last = f"{line['last_result']} {_ago(line['last_run'], now)}" if line["last_run"] else "never"
+        problem = f" ({status.problem})" if status.problem else ""
+        echo(
+            f"{status.label:<14} {line['account'] or 'not authorised':<20} {line['playlists']} playlists,"
+            f" last run {last}: {status.health}{problem}"
+        )
+
+
+def all_status(statuses: list[ProfileStatus], now: datetime.datetime, as_json: bool) -> None:
+    """`status --all-profiles`: one dashboard per profile (or why it could not be read)."""
+    if as_json:
+        import json
+
+        blocks = [
+            {"profile": s.name, "problem": s.problem, "status": s.report.to_json() if s.report else None}
+            for s in statuses
+        ]
+        echo(json.dumps({"profiles": blocks}, indent=2, sort_keys=True))
+        return
+    for index, status in enumerate(statuses):
+        echo(("\n" if index else "") + f"== profile {status.label} ({status.account or 'not authorised'}) ==")
+        if status.report is not None:
+            status_report(status.report, now)
+        else:
+            echo(f"{status.health.upper()}: {status.problem}")
