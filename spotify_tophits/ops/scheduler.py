@@ -13,8 +13,12 @@ import os
 import shutil
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 UPDATE_TIMER = "tophits-update.timer"
+# sd_booted(3): systemd is the service manager exactly when this directory exists. Without it every
+# systemctl call can only fail, and `status` would start two processes to learn that.
+SYSTEMD_BOOTED = Path("/run/systemd/system")
 SCOPES = ("user", "system")
 TIMEOUT_SECONDS = 5
 # Every property any question here needs: one `systemctl show` per unit answers them all.
@@ -57,7 +61,7 @@ def systemctl_show(unit: str, scope: str, precise: bool = False) -> dict[str, st
     second under TZ=UTC from an older systemctl that does not know the option.
     """
     executable = shutil.which("systemctl")
-    if executable is None:
+    if executable is None or not SYSTEMD_BOOTED.is_dir():
         return None
     command = [executable, *_scope_flag(scope), "show", unit, "-p", ",".join(PROPERTIES)]
     attempts = [[*command, "--timestamp=us+utc"], command] if precise else [command]
