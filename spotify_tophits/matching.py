@@ -306,6 +306,24 @@ def resolve(
         or datetime.datetime.fromisoformat(cached.retry_after) > now
     ):
         return Outcome(key, cached.spotify_id, cached.method, cached.confidence, 0, True)
+    if cached is None and policy is not ExplicitPolicy.AS_CHARTED:
+        # A clean match made as charted is what every policy takes: copied, it costs no search after a switch.
+        earlier = store.get_resolution(resolution_key(row))
+        if earlier is not None and earlier.spotify_id is not None and earlier.explicit is False:
+            store.save_resolution(
+                key,
+                spotify_id=earlier.spotify_id,
+                method=earlier.method,
+                confidence=earlier.confidence,
+                name=earlier.name,
+                artists=earlier.artists,
+                isrc=row.isrc,
+                attempts=1,
+                now=now,
+                retry_after=None,
+                explicit=False,
+            )
+            return Outcome(key, earlier.spotify_id, earlier.method, earlier.confidence, 0, True)
     attempts = (cached.attempts if cached else 0) + 1
     if row.spotify_id and takes_given_id(row, policy):
         store.save_resolution(

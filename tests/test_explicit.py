@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import datetime
 import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import CHART_DAY, TophitsRunner, write_config
+from conftest import CHART_DAY, TophitsRunner, at, write_config
 
 from spotify_tophits.cli import app
 from spotify_tophits.config import load_settings
@@ -146,7 +147,14 @@ def test_a_switch_to_clean_only_takes_every_explicit_track_out_on_the_next_updat
     clean_ids = {song.spotify_id for song in songs if not song.explicit}
     assert set(daily.items) == clean_ids | {twin_id}
     assert f"{len(explicit_ids) - 1} rows left out: Spotify has them only explicit" in result.output
-    # The next run finds every answer cached: no search.
+    # A repeat run finds every answer cached: no search.
     emulator.reset_counts()
     assert runner.invoke(app, ["update"]).exit_code == 0
     assert emulator.count("GET /search") == 0
+    # The next day's chart is keyed under clean-only: the clean songs' as-charted matches are reused without a
+    # search; only the songs left out (a cached miss, due again after a day) are searched for.
+    emulator.reset_counts()
+    assert TophitsRunner(at(CHART_DAY + datetime.timedelta(days=1), 7)).invoke(app, ["update"]).exit_code == 0
+    assert emulator.count("GET /search") == len(explicit_ids) - 1
+    for playlist in emulator.user_playlists():
+        assert not explicit_ids & set(playlist.items), playlist.name
