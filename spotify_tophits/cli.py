@@ -25,6 +25,7 @@ import typer.core
 from spotify_tophits import __version__, arguments, render
 from spotify_tophits.coercion import defer_coercion
 from spotify_tophits.errors import ExitCode, TophitsError
+from spotify_tophits.logs import escape_controls, journal_priority
 from spotify_tophits.services import Clock, Services
 
 if TYPE_CHECKING:
@@ -86,8 +87,6 @@ def main_options(
 
 
 def fail(message: str, code: int) -> NoReturn:
-    from spotify_tophits.logs import escape_controls, journal_priority
-
     # Under journald the reason for a failure is an error (`journalctl -p err`), not an info line.
     typer.echo(f"{journal_priority('error')}tophits: {escape_controls(message)}", err=True)
     raise typer.Exit(code)
@@ -102,6 +101,10 @@ def guarded(action: Callable[[], T]) -> T:
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
     except Exception as error:  # noqa: BLE001 - the one boundary for bugs
+        from spotify_tophits.store.base import database_error
+
+        if (converted := database_error(error, None)) is not None:  # a full disk or a damaged DB: not a bug
+            fail(converted.message, int(converted.exit_code))
         if state["verbose"]:
             traceback.print_exc()
         fail(f"internal error: {type(error).__name__}: {error} (a bug; run with -v for the traceback and report it)", 1)
@@ -109,8 +112,6 @@ def guarded(action: Callable[[], T]) -> T:
 
 def check_exit(code: int, line: str) -> NoReturn:
     """Print a monitoring-plugin line and exit with its code."""
-    from spotify_tophits.logs import escape_controls
-
     typer.echo(escape_controls(line))
     raise typer.Exit(code)
 
@@ -133,7 +134,7 @@ def auth(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the redirect.")] = 300.0,
 ) -> None:
     """Authorise tophits with your Spotify account (works on a headless VPS)."""
-    from spotify_tophits.actions.auth import auth_status, authorise, capture_redirect
+    from spotify_tophits.actions.auth import auth_status, authorise, capture_redirect, check_timeout
 
     tools = services()
     if status:
@@ -142,7 +143,11 @@ def auth(
         raise typer.Exit(ExitCode.AUTH if report.needs_auth else ExitCode.OK)
     redirect = tools.settings.credentials.redirect_uri
     receive = functools.partial(
-        capture_redirect, redirect_uri=redirect, announce=render.authorise_prompt, stdin=sys.stdin, timeout=timeout
+        capture_redirect,
+        redirect_uri=redirect,
+        announce=render.authorise_prompt,
+        stdin=sys.stdin,
+        timeout=guarded(lambda: check_timeout(timeout)),
     )
     render.auth_result(guarded(lambda: authorise(tools.settings, receive, tools.clock(), tools.sleep)))
 

@@ -254,7 +254,7 @@ def collect_status(
         backups = _backups(settings, store)
         alerts = (
             health.run_findings(all_runs)
-            + health.playlist_findings(records, enabled, now, today)
+            + health.playlist_findings(records, enabled, now, today, health.kept_playlists(all_runs))
             + health.token_findings(expires_at, token is not None, now)
             + health.backup_findings(
                 datetime.datetime.fromisoformat(backups.newest) if backups.newest else None,
@@ -337,6 +337,8 @@ def status_check(load_settings: Callable[[], Settings], clock: Callable[[], date
         return check_line(collect_status(settings, clock(), read_timer=lambda: None))
     except TophitsError as error:
         return 3, f"TOPHITS UNKNOWN - {error.message}"
+    except Exception as error:  # noqa: BLE001 - a monitoring check answers UNKNOWN, never a traceback
+        return 3, f"TOPHITS UNKNOWN - {type(error).__name__}: {str(error)[:200]}; run `tophits status` or `doctor`"
 
 
 def check_line(report: StatusReport) -> tuple[int, str]:

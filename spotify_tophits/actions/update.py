@@ -323,10 +323,11 @@ def run_update(
     with run_lock(settings.paths.lock_file):
         store = services.open_state()
         try:
-            if dry_run:
-                with store.rolled_back():
-                    return _update(services, store, now, only, dry_run, force)
-            result = _update(services, store, now, only, dry_run, force)
+            with store.failing_run_on_database_error(now):  # a full disk or a damaged DB: exit 5 or 6
+                if dry_run:
+                    with store.rolled_back():
+                        return _update(services, store, now, only, dry_run, force)
+                result = _update(services, store, now, only, dry_run, force)
         finally:
             store.close()
         result.warnings += export_changed(settings, result.playlists, now)
