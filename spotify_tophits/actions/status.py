@@ -263,6 +263,7 @@ def collect_status(
             )
             + health.backoff_findings(store.get_meta("not_before"), now)
             + health.source_findings(store.source_health())
+            + health.state_directory_findings(settings.paths.state_dir)
         )
         if backups.last_verified_ok is False:
             alerts.append(

@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import os
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from spotify_tophits import ranking
@@ -134,6 +136,20 @@ def playlist_findings(
 def finished_updates(runs: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Return the update runs that have finished (however they ended), in the order given."""
     return [run for run in runs if run.get("command") == "update" and run.get("result") != RunResult.RUNNING]
+
+
+def state_directory_findings(directory: Path) -> list[Finding]:
+    """A state directory this process cannot write: status still reads it, but updates and backups fail."""
+    if not directory.is_dir() or os.access(directory, os.W_OK):
+        return []
+    read_only_mount = bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    where = "is on a read-only file system" if read_only_mount else "is not writable by this user"
+    fix = f"remount {directory} read-write" if read_only_mount else f"chown $USER {directory}"
+    return [
+        Finding(
+            WARNING, "state-read-only", f"state directory {directory} {where}: read only, nothing can be written", fix
+        )
+    ]
 
 
 def kept_playlists(runs: Iterable[Mapping[str, Any]]) -> set[str]:

@@ -107,6 +107,13 @@ class StoreBase:
         """
         return database_bytes(self.connection)
 
+    def quick_check(self) -> list[str]:
+        """Return SQLite's quick_check findings (["ok"] means healthy); a page too damaged to read is a finding."""
+        try:
+            return [str(row[0]) for row in self.connection.execute("PRAGMA quick_check")]
+        except sqlite3.DatabaseError as error:
+            return [str(error)]
+
     def integrity_check(self) -> list[str]:
         """Return SQLite's integrity_check findings; ["ok"] means healthy."""
         return [str(row[0]) for row in self.connection.execute("PRAGMA integrity_check")]

@@ -55,7 +55,7 @@ def schema_version_of(path: Path) -> int:
     if not path.exists():
         return 0
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        connection = _connect_read_only(path)
         try:
             return int(connection.execute("PRAGMA user_version").fetchone()[0])
         finally:
@@ -101,6 +101,24 @@ def _migrate_copy(path: Path, now: datetime.datetime | None) -> None:
     os.replace(copy, path)
 
 
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """Connect read-only; on a directory nobody may write (a read-only mount), read the file as immutable.
+
+    A WAL database read with `mode=ro` still needs its `-shm` file, which SQLite cannot create in a
+    read-only directory. `immutable=1` reads the main file alone: what a crash left only in the WAL
+    is not seen, which is acceptable for a dashboard and never used for writing.
+    """
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=5)
+    try:
+        connection.execute("PRAGMA user_version").fetchone()
+    except sqlite3.OperationalError:
+        connection.close()
+        if os.access(path.parent, os.W_OK):
+            raise
+        connection = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, isolation_level=None)
+    return connection
+
+
 def open_reader(path: Path) -> Store:
     """Open an existing state DB read-only (for `status`): never creates, migrates or locks it.
 
@@ -110,7 +128,7 @@ def open_reader(path: Path) -> Store:
         raise DataSafetyError(f"no state DB at {path} yet; run `tophits update` first")
     check_is_sqlite(path)
     try:
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, timeout=5)
+        connection = _connect_read_only(path)
         version = connection.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as error:
         raise DataSafetyError(f"state DB {path} cannot be read ({error}); run `tophits doctor`") from None

@@ -22,7 +22,7 @@ from spotify_tophits.errors import TophitsError
 from spotify_tophits.lock import holder_pid, is_running
 from spotify_tophits.ops import health
 from spotify_tophits.ops.scheduler import TimerState, linger, timer_zone
-from spotify_tophits.store import SCHEMA_VERSION, Store, open_store, schema_version_of
+from spotify_tophits.store import SCHEMA_VERSION, Store, open_reader, open_store, schema_version_of
 
 MIN_FREE_BYTES = 100 * 1024 * 1024
 
@@ -114,8 +114,17 @@ def paths(settings: Settings, fix: bool) -> Findings:
             directory.mkdir(mode=0o700, parents=True)
             yield Fixed(f"created {directory} (0700)")
         if not os.access(directory, os.W_OK):
+            read_only_mount = bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
             yield Check(
-                "paths", Level.ERROR, f"{name} directory {directory} is not writable", f"chown $USER {directory}"
+                "paths",
+                Level.ERROR,
+                f"{name} directory {directory} "
+                + (
+                    "is on a read-only file system (read only: nothing can be written)"
+                    if read_only_mount
+                    else "is not writable"
+                ),
+                f"remount {directory} read-write" if read_only_mount else f"chown $USER {directory}",
             )
             continue
         problems = list(_private(directory, 0o700, Level.WARNING, "others can read it", fix))
@@ -226,12 +235,12 @@ def state(settings: Settings, now: datetime.datetime, fix: bool) -> Findings:
                 "tophits update (migrates it after writing a pre-migration backup)",
             )
             return
-        store = open_store(path)
+        store = open_reader(path)  # doctor only reads: a read-only mount is reported, not a failure here
     except TophitsError as error:
         yield Check("state", Level.ERROR, error.message, f"mv {path} {path}.broken && tophits restore <newest archive>")
         return
     try:
-        findings = [str(row[0]) for row in store.connection.execute("PRAGMA quick_check")]
+        findings = store.quick_check()
         if findings != ["ok"]:
             yield Check(
                 "state",
