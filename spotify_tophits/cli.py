@@ -306,6 +306,7 @@ def restore(
     playlists: Annotated[bool, Flag("--playlists", help="Also push archived playlists to Spotify.")] = False,
     dry_run: DryRun = False,
     yes: Annotated[bool, Flag("--yes", "-y", help="Do not ask (needed in non-interactive runs).")] = False,
+    into: Annotated[str | None, Flag("--into-profile", help="Restore another profile's archive into this one.")] = None,
 ) -> None:
     """Restore state, config and/or playlists from a verified archive (a safety copy is written first)."""
     from spotify_tophits.actions.restore import RestorePlan, confirmation, run_restore
@@ -316,7 +317,9 @@ def restore(
 
     tools = services()
     confirm = confirmation(yes, sys.stdin.isatty(), ask)
-    job = functools.partial(run_restore, tools, archive, only=only, playlist=playlist, dry_run=dry_run)
+    job = functools.partial(
+        run_restore, tools, archive, only=only, playlist=playlist, dry_run=dry_run, into_profile=into
+    )
     render.restore_result(guarded(lambda: job(confirm=confirm, push_playlists=playlists)))
 
 

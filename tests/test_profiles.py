@@ -18,6 +18,7 @@ from conftest import write_config as write_default_config
 from spotify_tophits.actions.auth import authorise
 from spotify_tophits.actions.demo import follow_authorise_redirect
 from spotify_tophits.actions.update import UpdateResult, run_update
+from spotify_tophits.archive import verify_archive
 from spotify_tophits.cli import app
 from spotify_tophits.config import Settings, load_settings, resolve_paths
 from spotify_tophits.config.paths import find_profiles
@@ -374,3 +375,57 @@ def test_status_all_profiles_shows_one_block_per_profile_and_json_names_them(hou
         ("anna", "anna", "ok"),
         ("ben", "ben", "ok"),
     ]
+
+
+# -- backups ------------------------------------------------------------------------------------------------------
+def backup_of(profile: str, *options: str) -> Path:
+    result = runner.invoke(app, ["--profile", profile, "backup", "--offline", *options])
+    assert result.exit_code == 0, result.output
+    return Path(result.output.split()[1])
+
+
+def test_a_backup_names_its_profile_in_the_manifest_and_lands_in_the_profiles_directory(
+    household: dict[str, Settings],
+):
+    updated_and_backed_up(["anna"])
+
+    [path] = (household["anna"].paths.state_dir / "backups").glob("tophits-full-*.tar.gz")
+
+    assert verify_archive(path).manifest.profile == "anna"
+
+
+def test_restoring_another_profiles_archive_is_refused_without_into_profile(household: dict[str, Settings]):
+    updated_and_backed_up(["anna", "ben"])
+    archive = backup_of("anna", "--include-secrets")
+    before = household["ben"].paths.state_db.read_bytes()
+
+    refused = runner.invoke(app, ["--profile", "ben", "restore", str(archive), "--yes"])
+    misnamed = runner.invoke(app, ["--profile", "ben", "restore", str(archive), "--yes", "--into-profile", "anna"])
+
+    assert refused.exit_code == 6
+    assert f"{archive} is a backup of profile anna, not ben; nothing was changed." in refused.output
+    assert "add --into-profile ben" in refused.output
+    assert misnamed.exit_code == 2 and "--into-profile anna is not the profile being restored (ben)" in misnamed.output
+    assert household["ben"].paths.state_db.read_bytes() == before
+
+
+def test_into_profile_restores_state_but_keeps_this_profiles_token(household: dict[str, Settings]):
+    updated_and_backed_up(["anna"])
+    archive = backup_of("anna", "--include-secrets")
+    bens_token = household["ben"].paths.token_file.read_bytes()
+
+    result = runner.invoke(app, ["--profile", "ben", "restore", str(archive), "--yes", "--into-profile", "ben"])
+    pushing = runner.invoke(
+        app, ["--profile", "ben", "restore", str(archive), "--yes", "--into-profile", "ben", "--playlists"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert run_results(household["ben"]) == ["ok"]  # Anna's run history, now Ben's state
+    assert household["ben"].paths.token_file.read_bytes() == bens_token
+    assert pushing.exit_code == 2 and "the archived playlists belong to profile anna's account" in pushing.output
+
+
+def test_default_is_reserved_for_the_installation_without_a_profile(environment):
+    result = runner.invoke(app, ["--profile", "default", "status"])
+
+    assert result.exit_code == 2 and "is reserved for the installation without a profile" in result.output

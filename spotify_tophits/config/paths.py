@@ -54,6 +54,8 @@ class Paths:
 
 def profile_problem(name: str) -> str | None:
     """Return why `name` cannot be a profile name, or None when it can."""
+    if name == "default":
+        return "is reserved for the installation without a profile; leave the profile out for it"
     if PROFILE_PATTERN.fullmatch(name):
         return None
     return "is not a profile name; use 1 to 32 lower-case letters, digits and hyphens, e.g. 'anna'"
