@@ -332,9 +332,12 @@ def notify(
     ] = None,
 ) -> None:
     """Send notifications to the channels in config.toml: a failed unit, or a test message."""
+    from spotify_tophits.config.paths import with_unit_profile
     from spotify_tophits.errors import ConfigError
     from spotify_tophits.ops.fallback import fallback_settings, remember
     from spotify_tophits.ops.notify import notifications, send
+
+    state["environ"] = with_unit_profile(state["environ"], failed_unit)  # tophits-update@anna: anna's channels
 
     def settings() -> "Settings":
         try:
@@ -374,18 +377,18 @@ def systemd_install(
         # System units read /etc/tophits (CONFIGURATION_DIRECTORY), never the config of whoever installs them.
         environ = host.system_environment(environ, host.SYSTEM_CONFIG_DIRECTORY)
     settings = guarded(lambda: load(environ))
-    plan = guarded(
-        lambda: plan_install(flavour, settings.timezone, force=force, config_directory=host.SYSTEM_CONFIG_DIRECTORY)
-    )
+    install = functools.partial(plan_install, config_directory=host.SYSTEM_CONFIG_DIRECTORY, force=force)
+    plan = guarded(lambda: install(flavour, settings.timezone, profile=settings.paths.profile))
     render.install_plan(plan) if dry_run else render.done(guarded(lambda: apply_install(plan)))
 
 
 @systemd_app.command("uninstall")
 def systemd_uninstall(user: UserUnits = False, system: SystemUnits = False, dry_run: DryRun = False) -> None:
     """Stop and disable the timers and remove the unit files (state and config stay)."""
+    from spotify_tophits.config.paths import PROFILE_VARIABLE as PROFILE
     from spotify_tophits.ops.units import apply_uninstall, choose_flavour, plan_uninstall
 
-    plan = guarded(lambda: plan_uninstall(choose_flavour(user, system)))
+    plan = guarded(lambda: plan_uninstall(choose_flavour(user, system), profile=state["environ"].get(PROFILE)))
     render.install_plan(plan) if dry_run else render.done(guarded(lambda: apply_uninstall(plan)))
 
 

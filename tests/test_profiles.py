@@ -8,6 +8,7 @@ playlists or lock, and that a failure in one leaves the other alone.
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 from pathlib import Path
 
@@ -21,8 +22,9 @@ from spotify_tophits.actions.update import UpdateResult, run_update
 from spotify_tophits.archive import verify_archive
 from spotify_tophits.cli import app
 from spotify_tophits.config import Settings, load_settings, resolve_paths
-from spotify_tophits.config.paths import find_profiles
+from spotify_tophits.config.paths import find_profiles, with_unit_profile
 from spotify_tophits.errors import ConfigError
+from spotify_tophits.ops import units
 from spotify_tophits.sandbox.accounts import CLIENT_ID, CLIENT_SECRET
 from spotify_tophits.sandbox.server import Emulator
 from spotify_tophits.sandbox.world import World
@@ -429,3 +431,108 @@ def test_default_is_reserved_for_the_installation_without_a_profile(environment)
     result = runner.invoke(app, ["--profile", "default", "status"])
 
     assert result.exit_code == 2 and "is reserved for the installation without a profile" in result.output
+
+
+# -- template units -----------------------------------------------------------------------------------------------
+TEMPLATE_EXTRAS = ("Environment=TOPHITS_PROFILE=%i", "StateDirectory=tophits/profiles/%i", "ConfigurationDirectory=")
+
+
+@pytest.mark.parametrize("flavour", ["system", "user"])
+@pytest.mark.parametrize("base", ["tophits-update", "tophits-backup", "tophits-doctor"])
+def test_each_template_is_its_plain_unit_plus_the_profile_with_the_same_hardening(flavour: str, base: str):
+    for suffix in ("service", "timer"):
+        plain = units.render(f"{base}.{suffix}", flavour, "/usr/bin/tophits").splitlines()[1:]
+        template = units.render(f"{base}@.{suffix}", flavour, "/usr/bin/tophits").splitlines()[1:]
+
+        added = [line for line in template if line.startswith(TEMPLATE_EXTRAS) and line not in plain]
+        kept = [line.replace("tophits (%i):", "tophits:") for line in template if line not in added]
+        assert [line for line in kept if not line.startswith("#")] == [
+            line for line in plain if not line.startswith("#")
+        ]
+        if suffix == "service":
+            assert "Environment=TOPHITS_PROFILE=%i" in added
+            # The profile's own directory comes first, so $STATE_DIRECTORY names it before the shared one.
+            if flavour == "system":
+                assert template.index("StateDirectory=tophits/profiles/%i") < template.index("StateDirectory=tophits")
+
+
+@pytest.mark.parametrize("flavour", ["system", "user"])
+def test_systemd_analyze_verify_accepts_two_profiles_instances(tmp_path: Path, flavour: str):
+    for name in units.definitions():
+        (tmp_path / name).write_text(units.render(name, flavour, "/usr/bin/true"))
+    instances = []
+    for profile in ("anna", "ben"):
+        for timer in units.instance_timers(profile):
+            for suffix in (".timer", ".service"):
+                instance = tmp_path / timer.replace(".timer", suffix)
+                instance.symlink_to(tmp_path / timer.replace(f"@{profile}.timer", f"@{suffix}"))
+                instances.append(str(instance))
+
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", *instances], capture_output=True, text=True, timeout=60
+    )
+
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_a_template_instance_with_systemds_directory_list_resolves_to_the_profile_once():
+    # StateDirectory=tophits/profiles/%i then StateDirectory=tophits: systemd lists both, the profile's first.
+    paths = resolve_paths(
+        {
+            "STATE_DIRECTORY": "/var/lib/tophits/profiles/anna:/var/lib/tophits",
+            "CONFIGURATION_DIRECTORY": "/etc/tophits/profiles/anna:/etc/tophits",
+            "TOPHITS_PROFILE": "anna",
+        }
+    )
+
+    assert (paths.state_dir, paths.config_dir) == (
+        Path("/var/lib/tophits/profiles/anna"),
+        Path("/etc/tophits/profiles/anna"),
+    )
+    assert paths.shared_env_file == Path("/etc/tophits/.env")
+
+
+def test_systemd_install_for_a_profile_writes_the_templates_and_enables_its_instances(tmp_path: Path):
+    plan = units.plan_install("user", "Europe/Berlin", "/usr/bin/tophits", tmp_path, profile="anna")
+
+    written = {path.relative_to(tmp_path).as_posix(): text for path, text in plan.files}
+    assert "tophits-update.timer" not in written  # the default installation's units are not touched
+    assert {"tophits-update@.service", "tophits-update@.timer", "tophits-notify@.service"} <= set(written)
+    assert written["tophits-update@anna.timer.d/timezone.conf"].splitlines()[1:] == [
+        "[Timer]",
+        "OnCalendar=",
+        "OnCalendar=*-*-* 06:00:00 Europe/Berlin",
+    ]
+    assert plan.commands[-1] == (
+        "systemctl",
+        "--user",
+        "enable",
+        "--now",
+        "tophits-update@anna.timer",
+        "tophits-backup@anna.timer",
+        "tophits-doctor@anna.timer",
+    )
+    removal = units.plan_uninstall("user", tmp_path, profile="anna")
+    assert removal.commands[0][-3:] == (
+        "tophits-update@anna.timer",
+        "tophits-backup@anna.timer",
+        "tophits-doctor@anna.timer",
+    )
+    assert all(".d/timezone.conf" in str(path) for path, _ in removal.files)
+
+
+def test_systemd_install_profile_after_the_command_is_the_global_option(environment, tmp_path: Path):
+    write_profile_config(environment, "anna", 'timezone = "Europe/Berlin"\n')
+
+    result = runner.invoke(app, ["systemd", "install", "--user", "--dry-run", "--profile", "anna"])
+
+    assert result.exit_code == 0, result.output
+    assert "tophits-update@anna.timer" in result.output and "OnCalendar=*-*-* 06:00:00 Europe/Berlin" in result.output
+
+
+def test_a_failed_template_instance_is_reported_with_its_profiles_settings():
+    environ = with_unit_profile({}, "tophits-update@anna.service")
+
+    assert environ == {"TOPHITS_PROFILE": "anna"}
+    assert with_unit_profile({"TOPHITS_PROFILE": "ben"}, "tophits-update@anna.service")["TOPHITS_PROFILE"] == "ben"
+    assert with_unit_profile({}, "tophits-update.service") == {}

@@ -79,6 +79,15 @@ def with_profile(environ: Mapping[str, str], profile: str | None) -> dict[str, s
     return dict(environ) | ({PROFILE_VARIABLE: profile} if profile else {})
 
 
+def with_unit_profile(environ: Mapping[str, str], unit: str | None) -> dict[str, str]:
+    """Return the environment for reporting a failed unit: a template instance (`tophits-update@anna.service`)
+    is the profile anna's, unless a profile was chosen already."""
+    match = re.fullmatch(r"tophits-[a-z]+@([a-z0-9-]{1,32})\.service", unit or "")
+    if match is None or environ.get(PROFILE_VARIABLE) or profile_problem(match.group(1)):
+        return dict(environ)
+    return dict(environ) | {PROFILE_VARIABLE: match.group(1)}
+
+
 def _first_path(value: str) -> Path:
     # systemd passes a colon-separated list when a unit names several directories.
     return Path(value.split(":")[0])
