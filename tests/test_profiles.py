@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import CHART_DAY, WORLD_START, WORLDWIDE, TophitsRunner, at, lock_held_by_another_process, no_sleep
 from conftest import write_config as write_default_config
+from test_operations import Recorder
 
 from spotify_tophits.actions.auth import authorise
 from spotify_tophits.actions.demo import follow_authorise_redirect
@@ -536,3 +538,71 @@ def test_a_failed_template_instance_is_reported_with_its_profiles_settings():
     assert environ == {"TOPHITS_PROFILE": "anna"}
     assert with_unit_profile({"TOPHITS_PROFILE": "ben"}, "tophits-update@anna.service")["TOPHITS_PROFILE"] == "ben"
     assert with_unit_profile({}, "tophits-update.service") == {}
+
+
+# -- doctor -------------------------------------------------------------------------------------------------------
+def test_doctor_names_the_account_missing_from_the_apps_users_and_which_app_applies(
+    household: dict[str, Settings], emulator: Emulator
+):
+    runner.invoke(app, ["--profile", "anna", "update"])
+    emulator.app_users.discard("anna-user")
+
+    anna = runner.invoke(app, ["--profile", "anna", "doctor", "--json"])
+    ben = runner.invoke(app, ["--profile", "ben", "doctor", "--json"])
+
+    anna_checks = {(check["category"], check["level"]): check for check in json.loads(anna.stdout)["checks"]}
+    assert anna.exit_code == 1
+    forbidden = anna_checks[("api", "error")]
+    assert forbidden["message"].startswith("Spotify answered 403 to GET /me: profile anna's account is not among")
+    assert "User Management" in forbidden["fix"] and forbidden["fix"].endswith("tophits --profile anna auth")
+    assert not any(
+        check["category"] == "api" and check["level"] == "error" for check in json.loads(ben.stdout)["checks"]
+    )
+
+
+def test_doctor_says_whether_a_profile_uses_the_shared_app_or_its_own(environment: dict[str, str]):
+    shared = {key: value for key, value in environment.items() if not key.startswith("SPOTIPY_")}
+    config = Path(environment["TOPHITS_CONFIG_DIR"])
+    (config / "profiles" / "ben").mkdir(parents=True)
+    (config / ".env").write_text(f"SPOTIPY_CLIENT_ID=shared\nSPOTIPY_CLIENT_SECRET={CLIENT_SECRET}\n")
+    (config / "profiles" / "ben" / ".env").write_text(f"SPOTIPY_CLIENT_ID=own\nSPOTIPY_CLIENT_SECRET={CLIENT_SECRET}\n")
+
+    def credentials_line(profile: str) -> str:
+        result = runner.invoke(app, ["--profile", profile, "doctor", "--offline", "--json"], env=shared)
+        [line] = [c["message"] for c in json.loads(result.stdout)["checks"] if c["category"] == "credentials"]
+        return line
+
+    # Empty in the environment of the run, so the .env files decide.
+    shared |= {"SPOTIPY_CLIENT_ID": "", "SPOTIPY_CLIENT_SECRET": ""}
+    assert credentials_line("anna").endswith("; the app shared by every profile)")
+    assert credentials_line("ben").endswith("; this profile's own app)")
+
+
+# -- metrics and notifications --------------------------------------------------------------------------------------
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    server = Recorder()
+    yield server
+    server.server.shutdown()
+
+
+def test_each_profile_writes_its_own_metrics_file_with_a_profile_label(
+    household: dict[str, Settings], environment: dict[str, str], tmp_path: Path, recorder: Recorder
+):
+    textfile = tmp_path / "node" / "tophits.prom"
+    for profile, (_, _, prefix) in ACCOUNTS.items():
+        write_profile_config(
+            environment,
+            profile,
+            f'prefix = "{prefix}"\nsources = ["deezer:worldwide"]\n[metrics]\ntextfile = "{textfile}"\n'
+            f'[[notify.channels]]\nwebhook = "{recorder.url}/{profile}"\nseverities = ["info"]\n',
+        )
+        assert runner.invoke(app, ["--profile", profile, "update"]).exit_code == 0
+
+    assert sorted(path.name for path in textfile.parent.iterdir()) == ["tophits-anna.prom", "tophits-ben.prom"]
+    anna = (textfile.parent / "tophits-anna.prom").read_text()
+    samples = [line for line in anna.splitlines() if not line.startswith("#")]
+    assert samples and all('profile="anna"' in line for line in samples)
+    assert 'tophits_playlist_tracks{playlist="daily",profile="anna"} 50' in samples
+    assert [body["title"] for body in recorder.bodies("/anna")] == ["tophits (anna): playlists updated"]
+    assert [body["title"] for body in recorder.bodies("/ben")] == ["tophits (ben): playlists updated"]
