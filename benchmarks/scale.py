@@ -2,7 +2,7 @@
 
 Each day has a Deezer and an Apple chart of 100 rows with realistic churn (about six new songs a
 day per chart, each charting for one to six weeks), every row resolved (about 4% misses), one
-run record with a realistic summary, and the managed playlists with their snapshots. Track ids
+run record with a realistic summary, and the managed playlists with their written versions and entries. Track ids
 come from the sandbox world, so an emulator serving that world accepts writes of them.
 
     python benchmarks/scale.py YEARS PATH
@@ -17,12 +17,16 @@ import math
 import random
 import sqlite3
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+from spotify_tophits.actions.entries import written_entries
 from spotify_tophits.matching import primary_artist, song_key
-from spotify_tophits.ranking import current_window, final_window, rank_tracks
+from spotify_tophits.overrides import Overrides
+from spotify_tophits.ranking import RankedRow, Window, current_window, final_window, rank_tracks, rank_window
 from spotify_tophits.sandbox.world import World
-from spotify_tophits.store import open_store
+from spotify_tophits.store import WrittenVersion, open_store
+from spotify_tophits.store.versions import insert_version
 
 SOURCES = (("deezer:worldwide", "3155776842"), ("apple:us", "most-played-us"))
 
@@ -144,11 +148,46 @@ def generate(path: Path, years: int, last_day: datetime.date, seed: int = 11) ->
     return counts
 
 
+def _versions(store, rows_by_day, window, record, size, first_day):  # type: ignore[no-untyped-def]
+    """The written versions of one playlist, as daily runs would have left them: one a day for Daily Hits
+    and for the current month and year (the yearly list re-ranked weekly, to keep the fixture quick), one
+    a week for Weekly Hits, and one (the final list) for a finished month or year."""
+    if window.final:
+        steps = [window]
+    elif window.key == "daily":
+        steps = [Window("daily", "daily", day, day, day) for day in sorted(rows_by_day) if day >= first_day]
+    elif window.key == "weekly":
+        mondays = sorted({day - datetime.timedelta(days=day.weekday()) for day in rows_by_day})[1:]
+        steps = [Window("weekly", "weekly", m, m + datetime.timedelta(days=6), m) for m in mondays if m <= window.start]
+    else:
+        start = max(window.start, first_day)
+        days = [start + datetime.timedelta(days=i) for i in range((window.end - start).days + 1)]
+        steps = [Window(window.key, window.period, window.start, day, window.start) for day in days]
+    versions = []
+    ranked = None
+    for index, step in enumerate(steps):
+        if ranked is None or window.key != "yearly" or index % 7 == 0 or index == len(steps) - 1:
+            day_rows = [
+                row
+                for offset in range((step.end - step.start).days + 1)
+                for row in rows_by_day.get(step.start + datetime.timedelta(days=offset), ())
+            ]
+            ranked = rank_window(day_rows, step, size, 3)
+        entries = written_entries(store, ranked, Overrides())
+        versions.append(
+            WrittenVersion(replace(record, contents=tuple(ranked.track_ids)), (step.start, step.end), entries)
+        )
+    return versions
+
+
 def _playlists(store, world: World, first_day: datetime.date, last_day: datetime.date) -> None:  # type: ignore[no-untyped-def]
     """Managed playlists for every period, with the contents ranking gives, and a snapshot per playlist."""
     from spotify_tophits.store import ManagedPlaylist
 
     rows = store.ranked_rows(first_day, last_day)
+    rows_by_day: dict[datetime.date, list[RankedRow]] = {}
+    for row in rows:
+        rows_by_day.setdefault(row.chart_date, []).append(row)
     now = datetime.datetime.combine(last_day, datetime.time(6), tzinfo=datetime.UTC)
     periods = sorted(
         {
@@ -197,11 +236,8 @@ def _playlists(store, world: World, first_day: datetime.date, last_day: datetime
                 None,
             ),
         )
-        connection.execute(
-            "INSERT INTO playlist_snapshots (run_id, key, period, spotify_id, snapshot_id, contents, taken_at)"
-            " VALUES (NULL, ?, ?, ?, 'snap', ?, ?)",
-            (record.key, record.period, spotify_id, json.dumps(list(contents)), now.isoformat()),
-        )
+        for version in _versions(store, rows_by_day, window, record, sizes[window.key], first_day):
+            insert_version(connection, None, version, now)
     connection.execute("COMMIT")
 
 

@@ -9,7 +9,6 @@ once with exit 5, naming the service that stopped answering.
 from __future__ import annotations
 
 import datetime
-import email.utils
 import math
 from collections.abc import Callable, Mapping
 
@@ -73,6 +72,8 @@ def retry_after_seconds(headers: Mapping[str, str] | None, now_timestamp: float 
         seconds = float(value)
     except ValueError:
         try:
+            import email.utils  # with socket: only a Retry-After in date form needs it
+
             moment = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
             return 1.0, False

@@ -228,6 +228,9 @@ def test_systemctl_timestamps_parse_in_utc_and_absent_ones_are_none():
     assert parse_timestamp("Wed 2026-12-02 06:04:31 UTC") == datetime.datetime(
         2026, 12, 2, 6, 4, 31, tzinfo=datetime.UTC
     )
+    assert parse_timestamp("Wed 2026-12-02 06:04:31.704410 UTC") == datetime.datetime(
+        2026, 12, 2, 6, 4, 31, 704410, tzinfo=datetime.UTC
+    )
     assert parse_timestamp("") is None
     assert parse_timestamp("n/a") is None
     assert parse_timestamp("Wed 2026-12-02 06:04:31 CET") is None
@@ -265,8 +268,12 @@ def test_a_run_record_is_quoted_only_when_command_exit_code_and_start_match(auth
     assert matching_run([run], "tophits-update.service", 5, later) is None
     assert matching_run([run], "tophits-backup.service", 5, started) is None
     assert matching_run([run], "tophits-update.service", 5, None) is None
-    # systemctl cuts the start to the second: a run 0.9 s before the shown second is an earlier run's.
-    assert matching_run([run], "tophits-update.service", 5, started + datetime.timedelta(seconds=1)) is None
+    # Records keep whole seconds: a run of an invocation that started 0.6 s into the second matches.
+    assert matching_run([run], "tophits-update.service", 5, started + datetime.timedelta(seconds=0.6)) == run
+    # Within one second only the invocation id tells two runs apart.
+    this = {**run, "summary": {"error": "x", "invocation": "b2"}}
+    assert matching_run([this], "tophits-update.service", 5, started, "b2") == this
+    assert matching_run([this], "tophits-update.service", 5, started, "c3") is None
 
 
 # -- 6. a broken config.toml still alerts -----------------------------------------------------------------------

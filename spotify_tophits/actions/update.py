@@ -11,6 +11,7 @@ import dataclasses
 import datetime
 import enum
 import logging
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -357,7 +358,9 @@ def _update(
             store.save_playlist(dataclasses.replace(failed, last_error=error.message))
         result.requests = run.request_summary()
         if result.run_id is not None:
-            summary = result.summary() | {"error": error.message}
+            # systemd's id of this invocation (unset outside a unit): the failure alert quotes this
+            # record only for the invocation that wrote it, however close together two runs fail.
+            summary = result.summary() | {"error": error.message, "invocation": os.environ.get("INVOCATION_ID", "")}
             finished = now + datetime.timedelta(seconds=time.monotonic() - started)
             # What was written before the failure is on Spotify: its versions are recorded too.
             store.finish_run(

@@ -184,12 +184,17 @@ UNIT_COMMANDS = {"tophits-update.service": "update"}
 
 
 def matching_run(
-    runs: Sequence[dict[str, Any]], unit: str, status: int | None, started: datetime.datetime | None
+    runs: Sequence[dict[str, Any]],
+    unit: str,
+    status: int | None,
+    started: datetime.datetime | None,
+    invocation: str = "",
 ) -> dict[str, Any] | None:
-    """Return the run record of this failure: the unit's command, its exit code, started in this invocation.
+    """Return the run record of this failure: the unit's command and exit code, from this invocation.
 
     A run that failed before it recorded anything (no token: exit 4) must not be explained by an
-    older run's error, so anything that does not match all three is no record of this failure.
+    older run's error. The invocation id decides when both sides have one; otherwise the record must
+    have started no earlier than the unit's process (records keep whole seconds, so the second counts).
     """
     command = UNIT_COMMANDS.get(unit)
     if command is None or status is None or started is None:
@@ -197,11 +202,12 @@ def matching_run(
     newest = next((run for run in runs if run.get("command") == command), None)
     if newest is None or newest.get("exit_code") != status:
         return None
+    recorded = newest.get("summary", {}).get("invocation", "")
+    if recorded and invocation:
+        return newest if recorded == invocation else None
     from spotify_tophits.clock import parse_utc
 
-    # systemctl shows the start cut to the whole second, never later than the process started: a run
-    # of this invocation began at or after it. (A margin here let the previous run through, on a real host.)
-    if parse_utc(newest["started_at"]) < started:
+    if parse_utc(newest["started_at"]) < started.replace(microsecond=0):
         return None
     return newest
 
@@ -213,6 +219,7 @@ def failed_unit_message(
     result: str,
     tail: str,
     started: datetime.datetime | None = None,
+    invocation: str = "",
 ) -> Message:
     """Compose the alert for a failed unit: what failed, why in words, this failure's error or log, and the fix."""
     from spotify_tophits.store import open_reader
@@ -234,7 +241,7 @@ def failed_unit_message(
         severity = health.CRITICAL
     code = f"exit {status}" if status is not None else (result or "failed")
     lines = [f"{unit} failed ({code}: {meaning})."]
-    record = matching_run(runs, unit, status, started)
+    record = matching_run(runs, unit, status, started, invocation)
     last_error = (record or {}).get("summary", {}).get("error", "")
     if last_error:
         lines.append(f"Last error: {last_error}")
@@ -263,7 +270,7 @@ def failed_unit_alert(settings: Settings, unit: str, manager: str | None = None)
     if manager is not None and manager not in SCOPES:
         raise UsageError(f"--manager {manager!r}: give system or user")
     ended = unit_result(unit, (manager,) if manager else ("system", "user"))
-    return failed_unit_message(settings, unit, ended.status, ended.result, ended.tail, ended.started)
+    return failed_unit_message(settings, unit, ended.status, ended.result, ended.tail, ended.started, ended.invocation)
 
 
 def notifications(settings: Settings, failed_unit: str | None, test: bool, manager: str | None = None) -> list[Message]:

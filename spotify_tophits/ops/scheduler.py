@@ -13,8 +13,12 @@ import os
 import shutil
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 UPDATE_TIMER = "tophits-update.timer"
+# sd_booted(3): systemd is the service manager exactly when this directory exists. Without it every
+# systemctl call can only fail, and `status` would start two processes to learn that.
+SYSTEMD_BOOTED = Path("/run/systemd/system")
 SCOPES = ("user", "system")
 TIMEOUT_SECONDS = 5
 # Every property any question here needs: one `systemctl show` per unit answers them all.
@@ -50,23 +54,32 @@ def _scope_flag(scope: str) -> tuple[str, ...]:
     return ("--user",) if scope == "user" else ()
 
 
-def systemctl_show(unit: str, scope: str, utc: bool = False) -> dict[str, str] | None:
-    """Return a unit's PROPERTIES, or None when systemctl is missing or fails. `utc`: timestamps in UTC."""
+def systemctl_show(unit: str, scope: str, precise: bool = False) -> dict[str, str] | None:
+    """Return a unit's PROPERTIES, or None when systemctl is missing or fails.
+
+    `precise`: timestamps in UTC to the microsecond (`--timestamp=us+utc`, systemd 247+), or to the
+    second under TZ=UTC from an older systemctl that does not know the option.
+    """
     executable = shutil.which("systemctl")
-    if executable is None:
+    if executable is None or not SYSTEMD_BOOTED.is_dir():
         return None
     command = [executable, *_scope_flag(scope), "show", unit, "-p", ",".join(PROPERTIES)]
-    # systemctl writes timestamps in TZ's zone; every systemd version honours TZ (--timestamp= is newer).
-    environ = {**os.environ, "TZ": "UTC"} if utc else None
-    try:
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False, env=environ
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if result.returncode != 0:
-        return None
-    return dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    attempts = [[*command, "--timestamp=us+utc"], command] if precise else [command]
+    for attempt in attempts:
+        try:
+            result = subprocess.run(
+                attempt,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_SECONDS,
+                check=False,
+                env={**os.environ, "TZ": "UTC"} if precise else None,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if result.returncode == 0:
+            return dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    return None
 
 
 def update_timer(profile: str | None) -> str:
@@ -111,15 +124,18 @@ class UnitResult:
     status: int | None = None  # ExecMainStatus=: the exit code of the main process
     started: datetime.datetime | None = None  # ExecMainStartTimestamp=, in UTC
     tail: str = ""  # the unit's last journal lines
+    invocation: str = ""  # InvocationID=: the id systemd gave this run of the unit ($INVOCATION_ID inside)
 
 
 def parse_timestamp(text: str) -> datetime.datetime | None:
-    """Parse a timestamp `systemctl show` wrote under TZ=UTC ("Wed 2026-12-02 06:04:31 UTC"); None if absent."""
+    """Parse a UTC timestamp from `systemctl show` ("Wed 2026-12-02 06:04:31.704410 UTC", or whole seconds
+    from an older systemd); None when absent."""
     words = text.split()
     if len(words) != 4 or words[3] != "UTC":
         return None
+    pattern = "%Y-%m-%d %H:%M:%S.%f" if "." in words[2] else "%Y-%m-%d %H:%M:%S"
     try:
-        moment = datetime.datetime.strptime(f"{words[1]} {words[2]}", "%Y-%m-%d %H:%M:%S")
+        moment = datetime.datetime.strptime(f"{words[1]} {words[2]}", pattern)
     except ValueError:
         return None
     return moment.replace(tzinfo=datetime.UTC)
@@ -132,7 +148,7 @@ def unit_result(unit: str, scopes: Sequence[str] = ("system", "user")) -> UnitRe
     manager's unit of the same name (or the other way round).
     """
     for scope in scopes:
-        shown = systemctl_show(unit, scope, utc=True)
+        shown = systemctl_show(unit, scope, precise=True)
         if shown is None:
             continue
         if shown.get("ExecMainStatus", "0") not in ("", "0") or shown.get("Result", "success") != "success":
@@ -141,6 +157,7 @@ def unit_result(unit: str, scopes: Sequence[str] = ("system", "user")) -> UnitRe
                 result=shown.get("Result", ""),
                 status=int(text) if text.isdigit() else None,
                 started=parse_timestamp(shown.get("ExecMainStartTimestamp", "")),
+                invocation=shown.get("InvocationID", ""),
                 # A user manager's invocation ids reach the journal only on newer systemd: the unit's lines there.
                 tail=journal_tail(unit, scope, invocation=shown.get("InvocationID", "") if scope == "system" else ""),
             )
