@@ -86,10 +86,10 @@ def main_options(
 
 
 def fail(message: str, code: int) -> NoReturn:
-    from spotify_tophits.logs import journal_priority
+    from spotify_tophits.logs import escape_controls, journal_priority
 
     # Under journald the reason for a failure is an error (`journalctl -p err`), not an info line.
-    typer.echo(f"{journal_priority('error')}tophits: {message}", err=True)
+    typer.echo(f"{journal_priority('error')}tophits: {escape_controls(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -109,7 +109,9 @@ def guarded(action: Callable[[], T]) -> T:
 
 def check_exit(code: int, line: str) -> NoReturn:
     """Print a monitoring-plugin line and exit with its code."""
-    typer.echo(line)
+    from spotify_tophits.logs import escape_controls
+
+    typer.echo(escape_controls(line))
     raise typer.Exit(code)
 
 

@@ -6,6 +6,24 @@ import logging
 import os
 import sys
 
+# C0 and C1 control characters and DEL, except newline and tab: text from a chart source, Spotify or an
+# archive could otherwise clear the screen or set the window title, even through a pipe.
+CONTROLS = {code: f"\\x{code:02x}" for code in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if chr(code) not in "\n\t"}
+
+
+def escape_controls(text: str) -> str:
+    """Return text with every control character but newline and tab shown as an escape (`\\x1b`)."""
+    return text.translate(CONTROLS)
+
+
+class EscapeControls(logging.Filter):
+    """Escape control characters in every log record's message (its arguments included)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = escape_controls(record.getMessage()), None
+        return True
+
+
 # journald reads a "<N>" prefix as the line's syslog priority.
 SYSLOG_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
@@ -55,6 +73,7 @@ def configure_logging(verbose: int, quiet: bool) -> None:
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+    handler.addFilter(EscapeControls())
     root.addHandler(handler)
     root.setLevel(level)
     # spotipy logs request headers, bearer token included, at DEBUG: never let it through.

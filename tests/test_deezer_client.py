@@ -130,12 +130,16 @@ def test_a_deezer_error_is_not_cached_and_a_no_data_answer_is_cached_with_a_grow
     store.close()
 
 
-def test_a_run_after_a_day_of_deezer_errors_asks_again_for_exactly_the_songs_that_errored(simulation, emulator, world):
+def test_a_run_after_a_day_of_deezer_errors_asks_again_for_exactly_the_songs_that_errored(
+    simulation, emulator, world, caplog
+):
     songs = world.chart(CHART_DAY)
     errored = sorted(str(song.deezer_id) for song in songs[10:15])
     emulator.inject("GET", rf"/deezer/track/({'|'.join(errored)})", status=200, body=BUSY, times=5)
 
-    simulation.run(CHART_DAY)
+    with caplog.at_level("INFO", logger="spotify_tophits.sources.base"):
+        simulation.run(CHART_DAY)
+    assert "deezer:worldwide: Deezer failed for 5 tracks; asked again next run" in caplog.messages
     emulator.reset_counts()
     simulation.run(CHART_DAY + datetime.timedelta(days=1), chart_day=CHART_DAY)
 

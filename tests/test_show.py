@@ -9,11 +9,14 @@ import json
 import stat
 from pathlib import Path
 
+import hypothesis
+import hypothesis.strategies
 import jsonschema
 import pytest
 from conftest import WORLDWIDE, Simulation, TophitsRunner, at, write_config
 from typer.testing import Result
 
+from spotify_tophits.actions.show import Movement, movements
 from spotify_tophits.cli import app
 from spotify_tophits.matching import primary_artist
 from spotify_tophits.sandbox.server import Emulator
@@ -282,3 +285,74 @@ def test_a_relative_export_directory_is_a_config_error(environment):
 
     assert result.exit_code == 3
     assert "must be an absolute path" in result.output
+
+
+def test_explain_says_when_todays_history_would_give_another_list(charted, authorised):
+    s = charted
+    overrides = authorised.paths.config_dir / "overrides.toml"
+    overrides.write_text(f'[ban]\ntracks = ["{s[2].spotify_id}"]\n', encoding="utf-8")
+
+    result = show("--explain", "2")
+
+    assert result.exit_code == 0, result.output
+    assert "note: the history changed since this was written" in result.stdout
+    assert "12 of 12 positions would differ" in result.stdout
+
+
+def same_artist_songs(world: World) -> tuple[Song, Song, list[Song]]:
+    """Two chart songs on Spotify by one primary artist, and ten others by ten other artists."""
+    songs = [song for song in world.chart(FIRST) if song.spotify_id]
+    by_artist: dict[str, list[Song]] = {}
+    for song in songs:
+        by_artist.setdefault(primary_artist(song.artists), []).append(song)
+    pair = next(group for group in by_artist.values() if len({song.title.lower() for song in group}) >= 2)
+    others = [group[0] for artist, group in by_artist.items() if group is not pair][:10]
+    return pair[0], pair[1], others
+
+
+def test_explain_names_the_artist_cap_and_lists_what_it_cut(environment, authorised, world: World, tmp_path: Path):
+    chart = tmp_path / "chart.csv"
+    write_config(environment, f'timezone = "UTC"\nmax_per_artist = 1\nsources = ["csv:{chart}"]\n')
+    first, second, others = same_artist_songs(world)
+    write_chart(chart, [first, second, *others], others[-1])
+    assert TophitsRunner().invoke(app, ["update"], now=at(FIRST)).exit_code == 0
+
+    result = TophitsRunner().invoke(app, ["show", "--explain", "1"], now=at(FIRST, 12))
+
+    assert result.exit_code == 0, result.output
+    assert f"its artist is at the cap of 1 (max_per_artist): {', '.join(second.artists)} – {second.title} was cut" in (
+        result.stdout
+    )
+    assert "cut by the artist cap or the song dedupe, with points above the last entry's:" in result.stdout
+    assert f"  {', '.join(second.artists)} – {second.title} ({11 / 12:.4f} points): artist cap" in result.stdout
+
+
+@hypothesis.given(
+    hypothesis.strategies.lists(
+        hypothesis.strategies.lists(hypothesis.strategies.sampled_from("abcdefgh"), unique=True, max_size=6),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_movement_follows_the_previous_version_with_other_contents(versions: list[list[str]]):
+    *history, current = [tuple(version) for version in versions]
+
+    before, moved, peaks = movements(current, history)
+
+    index = next((i for i in range(len(history) - 1, -1, -1) if history[i] != current), None)
+    previous = history[index] if index is not None else None
+    earlier = set().union(*history[:index]) if index is not None else set()
+    for position, track in enumerate(current, start=1):
+        last = previous.index(track) + 1 if previous is not None and track in previous else None
+        assert before[position - 1] == last
+        expected = (
+            (Movement.RE_ENTRY if track in earlier else Movement.NEW)
+            if last is None
+            else Movement.UP
+            if last > position
+            else Movement.DOWN
+            if last < position
+            else Movement.SAME
+        )
+        assert moved[position - 1] == expected
+        assert peaks[track] == min(version.index(track) + 1 for version in [*history, current] if track in version)

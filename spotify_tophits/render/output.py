@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -18,13 +18,20 @@ def console() -> Console | None:
         return None
     from rich.console import Console
 
-    terminal = Console()
+    from spotify_tophits.logs import escape_controls
+
+    class EscapingConsole(Console):
+        # Every string Rich renders (table cells and titles included) passes through render_str.
+        def render_str(self, text: str, **options: Any) -> Any:
+            return super().render_str(escape_controls(text), **options)
+
+    terminal = EscapingConsole()
     return terminal if terminal.is_terminal else None
 
 
 def echo(line: str = "", level: str = "") -> None:
     """Write one line to standard output; a `level` ("error", "warning") reaches journald as that priority."""
-    from spotify_tophits.logs import journal_priority
+    from spotify_tophits.logs import escape_controls, journal_priority
 
     prefix = journal_priority(level) if level else ""
-    print(prefix + line, file=sys.stdout, flush=True)
+    print(prefix + escape_controls(line), file=sys.stdout, flush=True)

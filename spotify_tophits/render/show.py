@@ -91,12 +91,14 @@ def show_table(result: ShowResult) -> None:
             from rich.table import Table
             from rich.text import Text
 
+            from spotify_tophits.logs import escape_controls
+
             table = Table(title=header[0], caption=header[1])
             for column in COLUMNS:
                 table.add_column(column, justify="right" if column in ("#", "points", "days", "peak") else "left")
             for row in rows:
                 # Text, not markup: a title such as "[Live]" prints as written.
-                table.add_row(*(Text(cell) for cell in row))
+                table.add_row(*(Text(escape_controls(cell)) for cell in row))
             terminal.print(table)
             if result.url:
                 # A terminal that supports OSC 8 makes this a clickable link.

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from spotify_tophits.charts import Chart, ChartRow
 from spotify_tophits.errors import SourceError
-from spotify_tophits.sources.base import get_json, validate_rows
+from spotify_tophits.sources.base import get_json, logger, validate_rows
 from spotify_tophits.sources.deezer_client import DeezerClient, DeezerNoDataError, DeezerQuotaError
 
 if TYPE_CHECKING:
@@ -124,6 +124,8 @@ class AppleSource:
                 explicit=rating if rating is not None else looked_up_rating,
             )
             rows.append(dataclasses.replace(row, isrc=self._isrc(row)))
+        if self.errored:
+            logger.info("%s: Deezer failed for %d songs; asked again next run", self.name, len(self.errored))
         return Chart(self.name, self.chart_id, today, validate_rows(self.name, rows, self.minimum_rows))
 
     def _itunes_facts(self, song_ids: list[str]) -> dict[str, tuple[int | None, bool | None]]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from spotify_tophits.charts import Chart, ChartRow
 from spotify_tophits.errors import SourceError
 from spotify_tophits.matching import miss_due
-from spotify_tophits.sources.base import validate_rows
+from spotify_tophits.sources.base import logger, validate_rows
 from spotify_tophits.sources.deezer_client import (
     DeezerClient,
     DeezerNoDataError,
@@ -102,6 +102,8 @@ class DeezerSource:
                     explicit=rating if rating is not None else looked_up_rating,
                 )
             )
+        if self.errored:
+            logger.info("%s: Deezer failed for %d tracks; asked again next run", self.name, len(self.errored))
         return Chart(self.name, self.chart_id, today, validate_rows(self.name, rows, self.minimum_rows))
 
     def _facts(self, track_id: str) -> tuple[str | None, int | None, bool | None]:

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from spotify_tophits import archive, ranking
 from spotify_tophits.actions.doctor.checks import Check, Findings, Fixed, Level
-from spotify_tophits.archive.state import verify_restorable
 from spotify_tophits.config import Settings
 from spotify_tophits.errors import TophitsError
 from spotify_tophits.lock import holder_pid, is_running
@@ -287,6 +286,9 @@ def backups(settings: Settings, now: datetime.datetime) -> Findings:
         yield Check("backups", Level.WARNING, finding.message, finding.fix)
     if newest is None:
         return
+    # The archive format and tarfile load only when there is an archive to verify.
+    from spotify_tophits.archive.state import verify_restorable
+
     try:
         verify_restorable(newest.path, settings.backup.max_state_db_bytes).close()
     except TophitsError as error:
