@@ -171,7 +171,7 @@ def credentials(settings: Settings) -> Findings:
         sources = f"client id from {found.client_id_source}, secret from {found.secret_source}"
         if settings.paths.profile:
             # One Spotify app for the household, or this profile's own: say which applies.
-            shared = "shared" in f"{found.client_id_source}"
+            shared = f"{found.client_id_source}".startswith("shared .env")
             sources += "; the app shared by every profile" if shared else "; this profile's own app"
         yield Check("credentials", Level.OK, f"client id and secret found ({sources})")
 
