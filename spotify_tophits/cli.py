@@ -133,7 +133,7 @@ def auth(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the redirect.")] = 300.0,
 ) -> None:
     """Authorise tophits with your Spotify account (works on a headless VPS)."""
-    from spotify_tophits.actions.auth import auth_status, authorise, capture_redirect
+    from spotify_tophits.actions.auth import auth_status, authorise, capture_redirect, check_timeout
 
     tools = services()
     if status:
@@ -142,7 +142,11 @@ def auth(
         raise typer.Exit(ExitCode.AUTH if report.needs_auth else ExitCode.OK)
     redirect = tools.settings.credentials.redirect_uri
     receive = functools.partial(
-        capture_redirect, redirect_uri=redirect, announce=render.authorise_prompt, stdin=sys.stdin, timeout=timeout
+        capture_redirect,
+        redirect_uri=redirect,
+        announce=render.authorise_prompt,
+        stdin=sys.stdin,
+        timeout=guarded(lambda: check_timeout(timeout)),
     )
     render.auth_result(guarded(lambda: authorise(tools.settings, receive, tools.clock(), tools.sleep)))
 

@@ -349,3 +349,20 @@ def test_restore_over_a_corrupt_current_state_db_says_the_current_db_is_unreadab
     assert f"the current state DB {state_db} is unreadable" in result.output
     assert f"move it aside (mv {state_db} {state_db}.broken) and run the restore again" in result.output
     assert state_db.read_bytes() == bytes(data)
+
+
+# -- item 8: the WAL and shared-memory files are private ------------------------------------------------------------
+def test_a_new_state_db_and_its_wal_and_shm_files_are_created_0600_whatever_the_umask(tmp_path: Path):
+    from spotify_tophits.store import open_store
+
+    path = tmp_path / "state" / "state.db"
+    old = os.umask(0o022)
+    try:
+        store = open_store(path)
+        store.set_meta("probe", "1")
+        modes = {name: stat.S_IMODE(Path(f"{path}{name}").stat().st_mode) for name in ("", "-wal", "-shm")}
+        store.close()
+    finally:
+        os.umask(old)
+
+    assert modes == {"": 0o600, "-wal": 0o600, "-shm": 0o600}

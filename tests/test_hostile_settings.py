@@ -112,3 +112,32 @@ def test_name_templates_render_only_the_documented_fields():
     assert template_problem("{month:{prefix}}") is not None
     assert template_problem("{0}") is not None
     assert template_problem("{") is not None
+
+
+# -- item 13: bad option values ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("destination", ["/dev/null", "/proc/1"])
+def test_backup_to_a_destination_that_is_no_writable_directory_exits_2_with_one_line(destination, isolated_environment):
+    result = runner.invoke(app, ["backup", "--dest", destination])
+
+    assert result.exit_code == 2, result.output
+    assert f"--dest {destination} is not" in result.output
+    assert len(result.output.splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_demo_into_a_file_exits_2_naming_the_directory(isolated_environment, tmp_path: Path):
+    a_file = tmp_path / "passwd"
+    a_file.write_text("root:x:0:0\n")
+
+    result = runner.invoke(app, ["demo", "--dir", str(a_file)])
+
+    assert result.exit_code == 2, result.output
+    assert f"--dir {a_file} cannot hold the demo" in result.output
+    assert a_file.read_text() == "root:x:0:0\n"
+
+
+@pytest.mark.parametrize("timeout", ["-5", "nan", "inf", "0"])
+def test_auth_with_a_timeout_that_is_not_1_to_3600_seconds_exits_2_at_once(timeout, environment):
+    result = runner.invoke(app, ["auth", "--timeout", timeout])
+
+    assert result.exit_code == 2, result.output
+    assert f"--timeout {float(timeout)} is out of range; give seconds from 1 to 3600" in result.output

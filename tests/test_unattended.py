@@ -68,6 +68,23 @@ def test_a_weekly_window_without_chart_days_keeps_the_playlist_and_exits_0(
     assert following.exit_code == 0
 
 
+def test_a_weekly_kept_after_weeks_of_downtime_is_a_warning_in_status_not_a_stale_critical(
+    simulation: Simulation, authorised, emulator
+):
+    # Runs on Mon 2 – Sun 8 Nov, then the machine is off until Wed 25 Nov: the weekly list was last
+    # written on the 8th (17 days, over twice its cadence) and last week (16–22 Nov) has no chart day.
+    simulation.run_days(datetime.date(2026, 11, 2), 7)
+
+    result = simulation.run(datetime.date(2026, 11, 25))
+
+    assert result.exit_code == 0
+    assert next(o for o in result.playlists if o.key == "weekly").status == "kept"
+    status = TophitsRunner(at(datetime.date(2026, 11, 25), 7)).invoke(app, ["status", "--check"])
+    assert status.exit_code == 1  # WARNING: the machine was off, nothing is broken now
+    assert "no chart days for 2026-11-16 – 2026-11-22" in status.output
+    assert "last changed" not in status.output
+
+
 def test_a_gap_over_the_year_end_finalises_december_and_the_year_and_starts_new_ones(
     simulation: Simulation, authorised, emulator
 ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import http.server
+import math
 import queue
 import threading
 import urllib.parse
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from spotify_tophits.config import Settings
-from spotify_tophits.errors import AuthError
+from spotify_tophits.errors import AuthError, UsageError
 from spotify_tophits.services import open_state
 from spotify_tophits.spotify import SCOPES, RequestStats, RetryPolicy, SpotipyGateway, TokenFile, refresh_token_expiry
 from spotify_tophits.spotify.auth import start_authorisation
@@ -106,6 +107,17 @@ def auth_status(settings: Settings, now: datetime.datetime) -> AuthStatus:
         days_left=None if expires_at is None else (expires_at - now).days,
         age_seconds=None if authorized_at is None else (now - authorized_at).total_seconds(),
     )
+
+
+MAX_TIMEOUT = 3600.0
+
+
+def check_timeout(timeout: float) -> float:
+    """Return `auth --timeout` when it is a number of seconds from 1 to 3600; raise UsageError otherwise
+    (a negative wait ends at once, and nan never ends)."""
+    if not (math.isfinite(timeout) and 1 <= timeout <= MAX_TIMEOUT):
+        raise UsageError(f"--timeout {timeout} is out of range; give seconds from 1 to {MAX_TIMEOUT:g}")
+    return timeout
 
 
 def capture_redirect(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import os
 from pathlib import Path
 
 from spotify_tophits import archive
@@ -81,6 +82,17 @@ def secret_members(settings: Settings) -> list[archive.Member]:
     return members
 
 
+def check_destination(directory: Path) -> None:
+    """Raise UsageError when `--dest` is not a directory an archive can be written to (e.g. /dev/null, /proc/1)."""
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"--dest {directory} is not a directory; give the directory for the archives")
+    probe = directory if directory.exists() else next(parent for parent in directory.parents if parent.exists())
+    # Root may "write" anywhere by access(2), but not archives into the kernel's pseudo-filesystems.
+    pseudo = directory.resolve().parts[1:2] in (("proc",), ("sys",), ("dev",))
+    if pseudo or not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"--dest {directory} is not writable; give a directory tophits can write archives to")
+
+
 def run_backup(
     services: Services,
     now: datetime.datetime | None = None,
@@ -98,6 +110,8 @@ def run_backup(
     settings = services.settings
     now = now or services.clock()
     directory = destination or settings.backup.directory
+    if destination is not None:
+        check_destination(destination)
     members: list[archive.Member] = []
     counts: dict[str, int] = {}
     account_id = None

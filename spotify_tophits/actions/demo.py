@@ -18,6 +18,7 @@ from spotify_tophits.actions.auth import authorise
 from spotify_tophits.actions.show import ShowResult, collect_show
 from spotify_tophits.actions.update import UpdateResult, run_update
 from spotify_tophits.config import load_settings
+from spotify_tophits.errors import UsageError
 from spotify_tophits.sandbox.server import Emulator
 from spotify_tophits.sandbox.world import World
 from spotify_tophits.services import Clock, Services
@@ -88,7 +89,14 @@ def run_demo(
     if directory is None:
         with tempfile.TemporaryDirectory(prefix="tophits-demo-") as temporary:
             return run_demo(Path(temporary), days, last_day, progress, clock=clock)
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / ".tophits-demo-check").touch()
+        (directory / ".tophits-demo-check").unlink()
+    except OSError as error:
+        raise UsageError(
+            f"--dir {directory} cannot hold the demo ({error.strerror}); give a new or writable directory"
+        ) from None
     first_day = last_day - datetime.timedelta(days=days - 1)
     world = World(start=first_day)
     with Emulator(world) as emulator:

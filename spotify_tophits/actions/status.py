@@ -254,7 +254,7 @@ def collect_status(
         backups = _backups(settings, store)
         alerts = (
             health.run_findings(all_runs)
-            + health.playlist_findings(records, enabled, now, today)
+            + health.playlist_findings(records, enabled, now, today, health.kept_playlists(all_runs))
             + health.token_findings(expires_at, token is not None, now)
             + health.backup_findings(
                 datetime.datetime.fromisoformat(backups.newest) if backups.newest else None,

@@ -132,9 +132,14 @@ def write_archive(path: Path, manifest: Manifest, members: Iterable[Member]) -> 
     the integrity check a second time. Any failure, a full disk included, leaves no partial file
     behind and raises DataSafetyError.
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    partial_files(path.parent, remove=True)
-    descriptor, temporary_name = tempfile.mkstemp(prefix=".tophits-", suffix=".partial", dir=path.parent)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        partial_files(path.parent, remove=True)
+        descriptor, temporary_name = tempfile.mkstemp(prefix=".tophits-", suffix=".partial", dir=path.parent)
+    except OSError as error:
+        raise DataSafetyError(
+            f"cannot write backups to {path.parent} ({error.strerror or error}); nothing was kept"
+        ) from None
     temporary = Path(temporary_name)
     try:
         os.fchmod(descriptor, 0o600)

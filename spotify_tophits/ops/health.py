@@ -85,11 +85,20 @@ def token_findings(expires_at: datetime.datetime | None, present: bool, now: dat
 
 
 def playlist_findings(
-    records: Iterable[ManagedPlaylist], enabled: Iterable[str], now: datetime.datetime, today: datetime.date
+    records: Iterable[ManagedPlaylist],
+    enabled: Iterable[str],
+    now: datetime.datetime,
+    today: datetime.date,
+    kept: Iterable[str] = (),
 ) -> list[Finding]:
-    """Stale playlists and rollovers that should have happened."""
+    """Stale playlists and rollovers that should have happened.
+
+    `kept`: keys the latest update left as they were because their window had no chart days
+    (`kept_playlists`); run_findings warns about those, so they are not also called stale.
+    """
     findings = []
     wanted = set(enabled)
+    without_data = set(kept)
     for record in records:
         if record.key not in wanted:
             continue
@@ -107,7 +116,7 @@ def playlist_findings(
                 )
             )
             continue
-        if record.status != PlaylistState.ACTIVE or not record.updated_at:
+        if record.status != PlaylistState.ACTIVE or not record.updated_at or record.key in without_data:
             continue
         age = now - parse_utc(record.updated_at)
         if age > 2 * CADENCE[record.key]:
@@ -125,6 +134,18 @@ def playlist_findings(
 def finished_updates(runs: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Return the update runs that have finished (however they ended), in the order given."""
     return [run for run in runs if run.get("command") == "update" and run.get("result") != RunResult.RUNNING]
+
+
+def kept_playlists(runs: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Given runs newest first, return the keys the latest finished update kept for lack of chart days."""
+    updates = finished_updates(runs)
+    latest = next(iter(updates), None)
+    outcomes = (latest.get("summary") or {}).get("playlists") or [] if latest else []
+    return {
+        outcome["key"]
+        for outcome in outcomes
+        if isinstance(outcome, Mapping) and outcome.get("status") == "kept" and "key" in outcome
+    }
 
 
 def consecutive_failures(runs: Iterable[Mapping[str, Any]]) -> int:

@@ -155,6 +155,13 @@ def open_store(
                     f" is unchanged{where}"
                 ) from None
     target = ":memory:" if path is None else str(path)
+    if path is not None:
+        # SQLite gives the -wal and -shm files the database file's mode: make it 0600 before they exist.
+        with contextlib.suppress(OSError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            for private in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                if private.exists():
+                    os.chmod(private, 0o600)
     try:
         connection = sqlite3.connect(target, isolation_level=None, timeout=30, check_same_thread=False)
         connection.execute("PRAGMA foreign_keys = ON")
