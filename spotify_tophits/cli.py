@@ -107,8 +107,7 @@ def guarded(action: Callable[[], T]) -> T:
         fail(f"internal error: {type(error).__name__}: {error} (a bug; run with -v for the traceback and report it)", 1)
 
 
-def check_exit(code: int, line: str) -> NoReturn:
-    """Print a monitoring-plugin line and exit with its code."""
+def check_exit(code: int, line: str) -> NoReturn:  # a monitoring-plugin line and its exit code
     from spotify_tophits.logs import escape_controls
 
     typer.echo(escape_controls(line))
@@ -120,8 +119,7 @@ def services() -> Services:
     return Services.from_clock(guarded(load_settings), state["clock"])
 
 
-def load_settings() -> "Settings":
-    """Read the settings of the chosen profile (exit 3 on bad settings, through `guarded`)."""
+def load_settings() -> "Settings":  # the chosen profile's (exit 3 on bad settings, through `guarded`)
     from spotify_tophits.config import load_settings as load
 
     return load(state["environ"])
@@ -197,10 +195,8 @@ def status(
     if all_profiles:
         from spotify_tophits.actions import profiles as household
 
-        statuses = household.all_profiles(state["environ"], state["clock"].now())
-        if check:
-            check_exit(*household.all_profiles_check(statuses))
-        render.all_status(statuses, state["clock"].now(), as_json)
+        statuses, now = household.all_profiles(state["environ"], state["clock"].now()), state["clock"].now()
+        check_exit(*household.all_profiles_check(statuses)) if check else render.all_status(statuses, now, as_json)
         return
     if check:
         check_exit(*status_check(load_settings, state["clock"].now))
@@ -391,10 +387,10 @@ def systemd_install(
 @systemd_app.command("uninstall")
 def systemd_uninstall(user: UserUnits = False, system: SystemUnits = False, dry_run: DryRun = False) -> None:
     """Stop and disable the timers and remove the unit files (state and config stay)."""
-    from spotify_tophits.config.paths import PROFILE_VARIABLE as PROFILE
     from spotify_tophits.ops.units import apply_uninstall, choose_flavour, plan_uninstall
 
-    plan = guarded(lambda: plan_uninstall(choose_flavour(user, system), profile=state["environ"].get(PROFILE)))
+    flavour = guarded(lambda: choose_flavour(user, system))
+    plan = guarded(lambda: plan_uninstall(flavour, profile=state["environ"].get("TOPHITS_PROFILE")))
     render.install_plan(plan) if dry_run else render.done(guarded(lambda: apply_uninstall(plan)))
 
 
