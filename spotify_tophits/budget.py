@@ -12,10 +12,10 @@ import datetime
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from spotify_tophits.charts import ChartRow
 from spotify_tophits.matching import ExplicitPolicy, Outcome, resolution_key, resolve
 
 if TYPE_CHECKING:
-    from spotify_tophits.charts import ChartRow
     from spotify_tophits.matching import Search
     from spotify_tophits.store import Store
 
@@ -83,3 +83,24 @@ class SearchBudget:
             return resolve(row, None if self.exhausted else search, store, now, policy)
         except SearchBudgetSpent:
             return Outcome(resolution_key(row, policy), None, "unresolved", 0.0, 0, False)
+
+
+def rekey_for_policy(store: Store, since: datetime.date, policy: ExplicitPolicy) -> int:
+    """Point the chart rows since `since` whose match is not known to be clean at the key the policy gives them
+    now, and return how many keys moved.
+
+    A cached match was chosen under the policy of its day: after a switch to prefer-clean or clean-only, an
+    explicit match (or one made before ratings were kept) may have a clean twin. The moved rows have no
+    resolution under their new key (unless another row cached it), so the run's unresolved-rows step resolves
+    them again through the search budget, oldest charts first; until then a ranking leaves them out.
+    """
+    if policy is ExplicitPolicy.AS_CHARTED:
+        return 0
+    moved = 0
+    for values in store.matches_not_known_clean(since):
+        old_key = values.pop("resolution_key")
+        new_key = resolution_key(ChartRow(**values), policy)
+        if new_key != old_key:
+            store.rekey_rows(old_key, new_key)
+            moved += 1
+    return moved

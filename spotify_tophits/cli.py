@@ -25,6 +25,7 @@ import typer.core
 from spotify_tophits import __version__, arguments, render
 from spotify_tophits.coercion import defer_coercion
 from spotify_tophits.errors import ExitCode, TophitsError
+from spotify_tophits.logs import escape_controls, journal_priority
 from spotify_tophits.services import Clock, Services
 
 if TYPE_CHECKING:
@@ -86,8 +87,6 @@ def main_options(
 
 
 def fail(message: str, code: int) -> NoReturn:
-    from spotify_tophits.logs import escape_controls, journal_priority
-
     # Under journald the reason for a failure is an error (`journalctl -p err`), not an info line.
     typer.echo(f"{journal_priority('error')}tophits: {escape_controls(message)}", err=True)
     raise typer.Exit(code)
@@ -102,14 +101,16 @@ def guarded(action: Callable[[], T]) -> T:
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
     except Exception as error:  # noqa: BLE001 - the one boundary for bugs
+        from spotify_tophits.store.base import database_error
+
+        if (converted := database_error(error, None)) is not None:  # a full disk or a damaged DB: not a bug
+            fail(converted.message, int(converted.exit_code))
         if state["verbose"]:
             traceback.print_exc()
         fail(f"internal error: {type(error).__name__}: {error} (a bug; run with -v for the traceback and report it)", 1)
 
 
 def check_exit(code: int, line: str) -> NoReturn:  # a monitoring-plugin line and its exit code
-    from spotify_tophits.logs import escape_controls
-
     typer.echo(escape_controls(line))
     raise typer.Exit(code)
 
@@ -190,11 +191,10 @@ def status(
     all_profiles: Annotated[bool, Flag("--all-profiles", help="Every profile; --check gives the worst.")] = False,
 ) -> None:
     """Show the playlists, recent runs, performance and alerts (local and fast unless --live)."""
+    from spotify_tophits.actions import profiles as household
     from spotify_tophits.actions.status import add_live, collect_status, status_check
 
     if all_profiles:
-        from spotify_tophits.actions import profiles as household
-
         statuses, now = household.all_profiles(state["environ"], state["clock"].now()), state["clock"].now()
         check_exit(*household.all_profiles_check(statuses)) if check else render.all_status(statuses, now, as_json)
         return

@@ -65,10 +65,16 @@ def rating_word(explicit: bool | None) -> str:
     return "unrated" if explicit is None else "explicit" if explicit else "clean"
 
 
+def takes_given_id(row: ChartRow, policy: ExplicitPolicy) -> bool:
+    """Return whether the row's own Spotify id is its match: always, except under clean-only when the source
+    did not say the track is clean (it may be explicit), where the row is searched for like any other."""
+    return bool(row.spotify_id) and (policy is not ExplicitPolicy.CLEAN_ONLY or row.explicit is False)
+
+
 def resolution_key(row: ChartRow, policy: ExplicitPolicy = ExplicitPolicy.AS_CHARTED) -> str:
     """Return the cache key for a chart row: its Spotify id, else its ISRC, else its recording (song and version)
     with its rating when known; a policy other than as-charted answers differently, so it keys apart."""
-    if row.spotify_id:
+    if takes_given_id(row, policy):
         return f"spotify:{row.spotify_id}"
     suffix = "" if policy is ExplicitPolicy.AS_CHARTED else f"|{policy.value}"
     if row.isrc:
@@ -300,8 +306,26 @@ def resolve(
         or datetime.datetime.fromisoformat(cached.retry_after) > now
     ):
         return Outcome(key, cached.spotify_id, cached.method, cached.confidence, 0, True)
+    if cached is None and policy is not ExplicitPolicy.AS_CHARTED:
+        # A clean match made as charted is what every policy takes: copied, it costs no search after a switch.
+        earlier = store.get_resolution(resolution_key(row))
+        if earlier is not None and earlier.spotify_id is not None and earlier.explicit is False:
+            store.save_resolution(
+                key,
+                spotify_id=earlier.spotify_id,
+                method=earlier.method,
+                confidence=earlier.confidence,
+                name=earlier.name,
+                artists=earlier.artists,
+                isrc=row.isrc,
+                attempts=1,
+                now=now,
+                retry_after=None,
+                explicit=False,
+            )
+            return Outcome(key, earlier.spotify_id, earlier.method, earlier.confidence, 0, True)
     attempts = (cached.attempts if cached else 0) + 1
-    if row.spotify_id:
+    if row.spotify_id and takes_given_id(row, policy):
         store.save_resolution(
             key,
             spotify_id=row.spotify_id,
@@ -313,6 +337,7 @@ def resolve(
             attempts=attempts,
             now=now,
             retry_after=None,
+            explicit=row.explicit,
         )
         return Outcome(key, row.spotify_id, "spotify-id", 1.0, 0, False)
     if search is None:
@@ -347,6 +372,7 @@ def resolve(
         attempts=attempts,
         now=now,
         retry_after=None,
+        explicit=found.track.explicit,
     )
     label = f"{', '.join(found.track.artists)} – {found.track.name} ({rating_word(found.track.explicit)})"
     return Outcome(key, found.track.id, method, found.confidence, searches, False, found.notes, label)

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import datetime
+import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import CHART_DAY, TophitsRunner, write_config
+from conftest import CHART_DAY, TophitsRunner, at, write_config
 
 from spotify_tophits.cli import app
 from spotify_tophits.config import load_settings
@@ -112,3 +114,47 @@ def test_the_explicit_policy_chooses_the_twin_that_goes_in_the_playlist(
         assert f"{len(explicit_left)} rows left out: Spotify has them only explicit" in result.output
     else:
         assert {song.spotify_id for song in explicit_left} <= set(daily.items)
+
+
+@pytest.mark.parametrize("ratings_kept", [True, False], ids=["with-ratings", "before-ratings-were-kept"])
+def test_a_switch_to_clean_only_takes_every_explicit_track_out_on_the_next_update_within_the_search_budget(
+    authorised, environment, emulator, twins, tmp_path, ratings_kept
+):
+    songs, _, twin_id = twins
+    rows = [(song.artists[0], song.title, "true" if song.explicit else "false") for song in songs]
+    path = chart_csv(tmp_path / "chart.csv", rows)
+    config = f'timezone = "UTC"\nsources = ["csv:{path}"]\n'
+    write_config(environment, config)
+    assert runner.invoke(app, ["update"]).exit_code == 0
+    explicit_ids = {song.spotify_id for song in songs if song.explicit}
+    (daily,) = [playlist for playlist in emulator.user_playlists() if "Daily" in playlist.name]
+    assert explicit_ids <= set(daily.items)  # as charted: the explicit recordings are in
+    if not ratings_kept:  # as an older tophits left them: no rating with any resolution
+        with sqlite3.connect(authorised.paths.state_db) as connection:
+            connection.execute("UPDATE resolutions SET explicit = NULL")
+        connection.close()
+
+    write_config(environment, config + '[matching]\nexplicit = "clean-only"\n')
+    emulator.reset_counts()
+    result = runner.invoke(app, ["-v", "update"])
+
+    assert result.exit_code == 0, result.output
+    # One text search (these rows carry no ISRC) per row whose track is not known to be clean; none for the rest.
+    assert emulator.count("GET /search") == (len(songs) if not ratings_kept else len(explicit_ids))
+    for playlist in emulator.user_playlists():
+        assert not explicit_ids & set(playlist.items), playlist.name
+    (daily,) = [playlist for playlist in emulator.user_playlists() if "Daily" in playlist.name]
+    clean_ids = {song.spotify_id for song in songs if not song.explicit}
+    assert set(daily.items) == clean_ids | {twin_id}
+    assert f"{len(explicit_ids) - 1} rows left out: Spotify has them only explicit" in result.output
+    # A repeat run finds every answer cached: no search.
+    emulator.reset_counts()
+    assert runner.invoke(app, ["update"]).exit_code == 0
+    assert emulator.count("GET /search") == 0
+    # The next day's chart is keyed under clean-only: the clean songs' as-charted matches are reused without a
+    # search; only the songs left out (a cached miss, due again after a day) are searched for.
+    emulator.reset_counts()
+    assert TophitsRunner(at(CHART_DAY + datetime.timedelta(days=1), 7)).invoke(app, ["update"]).exit_code == 0
+    assert emulator.count("GET /search") == len(explicit_ids) - 1
+    for playlist in emulator.user_playlists():
+        assert not explicit_ids & set(playlist.items), playlist.name

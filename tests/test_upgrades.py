@@ -207,3 +207,40 @@ def test_backup_verification_catches_a_corrupted_newest_archive_and_status_shows
     assert status.backups.last_verified_ok is False
     assert [a.code for a in status.alerts if a.severity == "critical"] == ["backup-unverifiable"]
     assert good.exists()
+
+
+def test_resolutions_from_before_ratings_were_kept_migrate_as_unknown_and_clean_only_ranks_them_unmatched(
+    settings, monkeypatch
+):
+    before = [name for name, _ in schema.MIGRATIONS].index("0006_resolution_ratings")
+    with monkeypatch.context() as patch:
+        patch.setattr(schema, "SCHEMA_VERSION", before)
+        old = store.open_store(settings.paths.state_db)
+        with old.transaction() as connection:
+            connection.execute(
+                "INSERT INTO observations (id, source, chart_id, chart_date, fetched_at, row_count)"
+                " VALUES (1, 'deezer:worldwide', '1', ?, ?, 1)",
+                (DAY.isoformat(), NOW.isoformat()),
+            )
+            connection.execute(
+                "INSERT INTO chart_rows (observation_id, rank, title, artists, isrc, resolution_key, song_key,"
+                " artist_key) VALUES (1, 1, 'Song', '[\"Artist\"]', 'QZ0000000001', 'isrc:QZ0000000001', 's', 'a')"
+            )
+            connection.execute(
+                "INSERT INTO resolutions (key, spotify_id, method, confidence, resolved_at)"
+                " VALUES ('isrc:QZ0000000001', 'track1', 'isrc', 1.0, ?)",
+                (NOW.isoformat(),),
+            )
+        old.close()
+
+    upgraded = open_state(settings)
+    resolution = upgraded.get_resolution("isrc:QZ0000000001")
+    as_charted = upgraded.ranked_rows(DAY, DAY)
+    clean_only = upgraded.ranked_rows(DAY, DAY, clean_only=True)
+    left_out = upgraded.unrated_matches(DAY, DAY)
+    upgraded.close()
+
+    assert resolution is not None and resolution.spotify_id == "track1" and resolution.explicit is None
+    assert [row.spotify_id for row in as_charted] == ["track1"]
+    assert [row.spotify_id for row in clean_only] == [None]
+    assert left_out == {"isrc:QZ0000000001"}

@@ -337,6 +337,8 @@ def status_check(load_settings: Callable[[], Settings], clock: Callable[[], date
         return check_line(collect_status(settings, clock(), read_timer=lambda: None))
     except TophitsError as error:
         return 3, f"TOPHITS UNKNOWN - {error.message}"
+    except Exception as error:  # noqa: BLE001 - a monitoring check answers UNKNOWN, never a traceback
+        return 3, f"TOPHITS UNKNOWN - {type(error).__name__}: {str(error)[:200]}; run `tophits status` or `doctor`"
 
 
 def check_line(report: StatusReport) -> tuple[int, str]:

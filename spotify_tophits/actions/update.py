@@ -19,7 +19,7 @@ from typing import Any
 from spotify_tophits import ranking
 from spotify_tophits.actions.entries import written_version
 from spotify_tophits.actions.export import export_changed
-from spotify_tophits.budget import SearchBudget
+from spotify_tophits.budget import SearchBudget, rekey_for_policy
 from spotify_tophits.charts import Chart, ChartRow
 from spotify_tophits.config import PlaylistSettings, Settings
 from spotify_tophits.errors import (
@@ -31,7 +31,7 @@ from spotify_tophits.errors import (
     UsageError,
 )
 from spotify_tophits.lock import run_lock
-from spotify_tophits.matching import MatchToCheck, match_to_check
+from spotify_tophits.matching import ExplicitPolicy, MatchToCheck, match_to_check
 from spotify_tophits.overrides import apply_overrides, load_overrides
 from spotify_tophits.playlists import Outcome, PlaylistOutcome, PlaylistSync
 from spotify_tophits.ranking import RankedRow
@@ -137,6 +137,8 @@ class _Run:
         # Every search of this run draws from this one budget; rows past it wait for the next run.
         self.search_budget = SearchBudget(self.settings.search_budget)
         self._rows: tuple[datetime.date, datetime.date, list[RankedRow]] | None = None
+        self._left_out: set[str] = set()
+        self.clean_only = self.settings.explicit is ExplicitPolicy.CLEAN_ONLY
         self.result = UpdateResult(run_id=None, today=self.today, dry_run=dry_run)
         self.overrides = load_overrides(self.settings.paths.config_dir / "overrides.toml")
         self.result.overrides = self.overrides.describe()
@@ -157,6 +159,10 @@ class _Run:
         playlist should hold: it is kept as it is (a final one is finalised with what it holds).
         """
         rows = self.rows(window)
+        if self.clean_only:  # matches left out as not known to be clean, each counted once a run
+            self.result.no_clean_twin -= len(self._left_out)
+            self._left_out |= self.store.unrated_matches(window.start, window.end)
+            self.result.no_clean_twin += len(self._left_out)
         ranked = ranking.rank_window(rows, window, playlist.size, self.settings.max_per_artist, self.settings.weights)
         if not rows:
             return self.playlists.keep(playlist, window), ranked
@@ -234,11 +240,14 @@ class _Run:
         return row.stored_values(outcome.key) | {"matched": outcome.spotify_id is not None}
 
     def store_charts(self, charts: Sequence[Chart]) -> None:
-        """Resolve rows earlier runs left unresolved (oldest charts first), then store and resolve new charts."""
+        """Resolve rows earlier runs left unresolved (oldest charts first; with those a policy switch moved to
+        new keys), then store and resolve new charts."""
+        rekey_for_policy(self.store, datetime.date(self.today.year, 1, 1), self.settings.explicit)
         for values in self.store.unresolved_rows(datetime.date(self.today.year, 1, 1), self.search_budget.remaining):
-            self.search_budget.resolve(
+            outcome = self.search_budget.resolve(
                 self.search, ChartRow(**values), self.store, self.local_now, self.settings.explicit
             )
+            self.result.no_clean_twin += outcome.method == "no-clean-twin"
         for chart in charts:
             rows = [self.resolve_row(row, chart.source) for row in chart.rows]
             matched = sum(1 for row in rows if row.pop("matched"))
@@ -284,7 +293,8 @@ class _Run:
         """Return the chart rows (overrides applied) for a window, reading the DB once for all windows."""
         if self._rows is None or not (self._rows[0] <= window.start and window.end <= self._rows[1]):
             start = min(window.start, datetime.date(window.end.year, 1, 1))
-            self._rows = (start, window.end, apply_overrides(self.store.ranked_rows(start, window.end), self.overrides))
+            rows = self.store.ranked_rows(start, window.end, clean_only=self.clean_only)
+            self._rows = (start, window.end, apply_overrides(rows, self.overrides))
         return [row for row in self._rows[2] if window.start <= row.chart_date <= window.end]
 
 
@@ -313,10 +323,11 @@ def run_update(
     with run_lock(settings.paths.lock_file):
         store = services.open_state()
         try:
-            if dry_run:
-                with store.rolled_back():
-                    return _update(services, store, now, only, dry_run, force)
-            result = _update(services, store, now, only, dry_run, force)
+            with store.failing_run_on_database_error(now):  # a full disk or a damaged DB: exit 5 or 6
+                if dry_run:
+                    with store.rolled_back():
+                        return _update(services, store, now, only, dry_run, force)
+                result = _update(services, store, now, only, dry_run, force)
         finally:
             store.close()
         result.warnings += export_changed(settings, result.playlists, now)

@@ -27,7 +27,14 @@ class MeTopSource:
 
     def fetch(self, today: datetime.date) -> Chart:
         rows = [
-            ChartRow(rank=position, title=track.name, artists=track.artists, isrc=track.isrc, spotify_id=track.id)
+            ChartRow(
+                rank=position,
+                title=track.name,
+                artists=track.artists,
+                isrc=track.isrc,
+                spotify_id=track.id,
+                explicit=track.explicit,  # so clean-only knows a clean track without searching for it
+            )
             for position, track in enumerate(self.gateway().top_tracks(), start=1)
         ]
         return Chart(self.name, self.chart_id, today, validate_rows(self.name, rows, self.minimum_rows))

@@ -4,9 +4,33 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+
+from spotify_tophits.errors import DataSafetyError, TemporaryError, TophitsError
+
+# SQLite's words for trouble that passes (space, permissions, a lock) rather than a damaged file.
+TEMPORARY_WORDS = ("disk is full", "disk i/o error", "readonly", "read-only", "unable to open", "locked", "busy")
+
+
+def database_error(error: BaseException, path: Path | None) -> TophitsError | None:
+    """Return the user-facing error for an SQLite or disk error while using the state DB at path (None when
+    `error` is neither): exit 5 for a full disk, a read-only file or a lock (retry after fixing), exit 6 for a
+    damaged DB."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EFBIG, errno.EROFS, errno.EDQUOT):
+        return TemporaryError(
+            f"cannot write the state DB {path} ({error.strerror}); free disk space or lift the limit, then retry"
+        )
+    if not isinstance(error, sqlite3.Error):
+        return None
+    text = str(error)
+    if isinstance(error, sqlite3.OperationalError) and any(word in text.lower() for word in TEMPORARY_WORDS):
+        return TemporaryError(
+            f"the state DB {path} cannot be written ({text}); free disk space or make it writable, then retry"
+        )
+    return DataSafetyError(f"the state DB {path} is damaged ({text}); run `tophits doctor`, or restore a backup")
 
 
 def utc_text(moment: datetime.datetime) -> str:

@@ -111,15 +111,20 @@ class ChartQueries(StoreBase):
         finally:
             cursor.close()
 
-    def ranked_rows(self, start: datetime.date, end: datetime.date) -> list[RankedRow]:
-        """Return every chart row with a chart date in [start, end]; unmatched rows have spotify_id None."""
+    def ranked_rows(self, start: datetime.date, end: datetime.date, *, clean_only: bool = False) -> list[RankedRow]:
+        """Return every chart row with a chart date in [start, end]; unmatched rows have spotify_id None.
+
+        With `clean_only`, a row whose track is not known to be clean (explicit, or matched before ratings
+        were kept) counts as unmatched: whatever was cached, no explicit track reaches a playlist.
+        """
         cursor = self.connection.execute(
             "SELECT o.chart_date, o.source || ':' || o.chart_id AS chart, o.source, o.row_count, r.rank,"
-            " res.spotify_id, r.song_key, r.artist_key"
+            " CASE WHEN ? AND res.explicit IS NOT 0 THEN NULL ELSE res.spotify_id END AS spotify_id,"
+            " r.song_key, r.artist_key"
             " FROM chart_rows r JOIN observations o ON o.id = r.observation_id"
             " LEFT JOIN resolutions res ON res.key = r.resolution_key"
             " WHERE o.chart_date BETWEEN ? AND ?",
-            (start.isoformat(), end.isoformat()),
+            (clean_only, start.isoformat(), end.isoformat()),
         )
         return [
             RankedRow(
@@ -132,6 +137,35 @@ class ChartQueries(StoreBase):
                 song_key=row["song_key"],
                 artist_key=row["artist_key"],
             )
+            for row in cursor
+        ]
+
+    def unrated_matches(self, start: datetime.date, end: datetime.date) -> set[str]:
+        """Return the resolution keys of matches not known to be clean among charts dated in [start, end]
+        (what `clean-only` leaves out of a ranking)."""
+        cursor = self.connection.execute(
+            "SELECT DISTINCT r.resolution_key FROM chart_rows r JOIN observations o ON o.id = r.observation_id"
+            " JOIN resolutions res ON res.key = r.resolution_key"
+            " WHERE o.chart_date BETWEEN ? AND ? AND res.spotify_id IS NOT NULL AND res.explicit IS NOT 0",
+            (start.isoformat(), end.isoformat()),
+        )
+        return {row[0] for row in cursor}
+
+    def matches_not_known_clean(self, since: datetime.date) -> list[dict[str, Any]]:
+        """Return one chart row per resolution key, among charts since `since`, whose match is explicit or of
+        unknown rating, or which was never resolved, with its key as `resolution_key` (to re-key on a policy
+        change)."""
+        cursor = self.connection.execute(
+            "SELECT r.resolution_key, r.rank, r.title, r.artists, r.isrc, r.spotify_id, r.source_track_id,"
+            " r.duration_ms, r.explicit"
+            " FROM chart_rows r JOIN observations o ON o.id = r.observation_id"
+            " LEFT JOIN resolutions res ON res.key = r.resolution_key"
+            " WHERE o.chart_date >= ? AND (res.key IS NULL OR (res.spotify_id IS NOT NULL AND res.explicit IS NOT 0))"
+            " GROUP BY r.resolution_key",
+            (since.isoformat(),),
+        )
+        return [
+            dict(row) | {"artists": tuple(json.loads(row["artists"])), "explicit": _rating(row["explicit"])}
             for row in cursor
         ]
 

@@ -23,6 +23,8 @@ class Resolution:
     artists: tuple[str, ...]
     attempts: int
     retry_after: str | None
+    # The matched track's content rating; None when unknown (a miss, or resolved before ratings were kept).
+    explicit: bool | None = None
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Resolution:
@@ -36,6 +38,7 @@ class Resolution:
             artists=tuple(json.loads(row["artists"] or "[]")),
             attempts=row["attempts"],
             retry_after=row["retry_after"],
+            explicit=None if row["explicit"] is None else bool(row["explicit"]),
         )
 
 
@@ -45,7 +48,7 @@ class ResolutionQueries(StoreBase):
     def get_resolution(self, key: str) -> Resolution | None:
         """Return the cached resolution of a row key, or None."""
         row = self.connection.execute(
-            "SELECT key, spotify_id, method, confidence, name, artists, attempts, retry_after"
+            "SELECT key, spotify_id, method, confidence, name, artists, attempts, retry_after, explicit"
             " FROM resolutions WHERE key = ?",
             (key,),
         ).fetchone()
@@ -64,12 +67,13 @@ class ResolutionQueries(StoreBase):
         attempts: int,
         now: datetime.datetime,
         retry_after: datetime.datetime | None,
+        explicit: bool | None = None,
     ) -> None:
-        """Cache a hit (spotify_id) or a miss (None, with when to retry)."""
+        """Cache a hit (spotify_id, with its track's rating when known) or a miss (None, with when to retry)."""
         with self.transaction() as connection:
             connection.execute(
                 "INSERT OR REPLACE INTO resolutions (key, spotify_id, method, confidence, name, artists, isrc,"
-                " attempts, resolved_at, retry_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " attempts, resolved_at, retry_after, explicit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     key,
                     spotify_id,
@@ -81,8 +85,14 @@ class ResolutionQueries(StoreBase):
                     attempts,
                     utc_text(now),
                     None if retry_after is None else utc_text(retry_after),
+                    None if explicit is None else int(explicit),
                 ),
             )
+
+    def rekey_rows(self, old_key: str, new_key: str) -> None:
+        """Point every chart row keyed `old_key` at `new_key` (resolved through the search budget if not cached)."""
+        with self.transaction() as connection:
+            connection.execute("UPDATE chart_rows SET resolution_key = ? WHERE resolution_key = ?", (new_key, old_key))
 
     def track_labels(self, spotify_ids: Sequence[str]) -> dict[str, str]:
         """Return "Artist – Title" for each known Spotify id, for display."""

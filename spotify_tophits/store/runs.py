@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import enum
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from spotify_tophits.store.base import StoreBase, utc_text
+from spotify_tophits.store.base import StoreBase, database_error, utc_text
 from spotify_tophits.store.versions import WrittenVersion, insert_version
 
 
@@ -74,6 +75,29 @@ class RunQueries(StoreBase):
             )
             for version in versions:
                 insert_version(connection, run_id, version, now)
+
+    @contextlib.contextmanager
+    def failing_run_on_database_error(self, now: datetime.datetime) -> Iterator[None]:
+        """Turn an SQLite or disk error in the block into exit 5 or 6 with its fix, first closing a run left
+        'running' as failed when the DB still allows it (so status never shows a run that is not running)."""
+        try:
+            yield
+        except Exception as error:
+            converted = database_error(error, self.path)
+            if converted is None:
+                raise
+            with contextlib.suppress(Exception):
+                self.connection.execute(
+                    "UPDATE runs SET finished_at = ?, result = ?, exit_code = ?, summary = ? WHERE result = ?",
+                    (
+                        utc_text(now),
+                        RunResult.FAILED,
+                        int(converted.exit_code),
+                        json.dumps({"error": converted.message}),
+                        RunResult.RUNNING,
+                    ),
+                )
+            raise converted from None
 
     def recent_runs(self, limit: int = 10, since: datetime.datetime | None = None) -> list[dict[str, Any]]:
         """Return runs newest first: the last `limit`, or all started since `since`."""

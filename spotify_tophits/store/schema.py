@@ -154,6 +154,9 @@ MIGRATIONS.append(
 )
 # `status` reads the last week's runs on every call: through an index, not a scan of every run ever.
 MIGRATIONS.append(("0005_runs_by_start", "CREATE INDEX runs_by_start ON runs (started_at);"))
+# The content rating of each matched track (1 explicit, 0 clean), so `clean-only` can leave out explicit tracks
+# matched before it was chosen. Resolutions made before this migration have none (NULL: unknown).
+MIGRATIONS.append(("0006_resolution_ratings", "ALTER TABLE resolutions ADD COLUMN explicit INTEGER;"))
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
