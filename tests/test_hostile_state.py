@@ -23,7 +23,7 @@ TOPHITS = str(Path(sys.executable).parent / "tophits")
 runner = TophitsRunner()
 
 
-def test_update_on_a_full_disk_exits_5_with_the_fix_and_closes_its_run_as_failed(
+def test_update_on_a_full_disk_exits_5_with_the_fix_and_no_run_stays_marked_running(
     authorised, environment, emulator: Emulator, world: World
 ):
     emulator.set_deezer_chart(WORLDWIDE, world.chart(CHART_DAY))
