@@ -110,8 +110,7 @@ def guarded(action: Callable[[], T]) -> T:
         fail(f"internal error: {type(error).__name__}: {error} (a bug; run with -v for the traceback and report it)", 1)
 
 
-def check_exit(code: int, line: str) -> NoReturn:
-    """Print a monitoring-plugin line and exit with its code."""
+def check_exit(code: int, line: str) -> NoReturn:  # a monitoring-plugin line and its exit code
     typer.echo(escape_controls(line))
     raise typer.Exit(code)
 
@@ -121,8 +120,7 @@ def services() -> Services:
     return Services.from_clock(guarded(load_settings), state["clock"])
 
 
-def load_settings() -> "Settings":
-    """Read the settings of the chosen profile (exit 3 on bad settings, through `guarded`)."""
+def load_settings() -> "Settings":  # the chosen profile's (exit 3 on bad settings, through `guarded`)
     from spotify_tophits.config import load_settings as load
 
     return load(state["environ"])
@@ -193,15 +191,12 @@ def status(
     all_profiles: Annotated[bool, Flag("--all-profiles", help="Every profile; --check gives the worst.")] = False,
 ) -> None:
     """Show the playlists, recent runs, performance and alerts (local and fast unless --live)."""
+    from spotify_tophits.actions import profiles as household
     from spotify_tophits.actions.status import add_live, collect_status, status_check
 
     if all_profiles:
-        from spotify_tophits.actions import profiles as household
-
-        statuses = household.all_profiles(state["environ"], state["clock"].now())
-        if check:
-            check_exit(*household.all_profiles_check(statuses))
-        render.all_status(statuses, state["clock"].now(), as_json)
+        statuses, now = household.all_profiles(state["environ"], state["clock"].now()), state["clock"].now()
+        check_exit(*household.all_profiles_check(statuses)) if check else render.all_status(statuses, now, as_json)
         return
     if check:
         check_exit(*status_check(load_settings, state["clock"].now))
@@ -313,6 +308,7 @@ def restore(
     playlists: Annotated[bool, Flag("--playlists", help="Also push archived playlists to Spotify.")] = False,
     dry_run: DryRun = False,
     yes: Annotated[bool, Flag("--yes", "-y", help="Do not ask (needed in non-interactive runs).")] = False,
+    into: Annotated[str | None, Flag("--into-profile", help="Restore another profile's archive into this one.")] = None,
 ) -> None:
     """Restore state, config and/or playlists from a verified archive (a safety copy is written first)."""
     from spotify_tophits.actions.restore import RestorePlan, confirmation, run_restore
@@ -323,7 +319,9 @@ def restore(
 
     tools = services()
     confirm = confirmation(yes, sys.stdin.isatty(), ask)
-    job = functools.partial(run_restore, tools, archive, only=only, playlist=playlist, dry_run=dry_run)
+    job = functools.partial(
+        run_restore, tools, archive, only=only, playlist=playlist, dry_run=dry_run, into_profile=into
+    )
     render.restore_result(guarded(lambda: job(confirm=confirm, push_playlists=playlists)))
 
 
@@ -336,9 +334,12 @@ def notify(
     ] = None,
 ) -> None:
     """Send notifications to the channels in config.toml: a failed unit, or a test message."""
+    from spotify_tophits.config.paths import with_unit_profile
     from spotify_tophits.errors import ConfigError
     from spotify_tophits.ops.fallback import fallback_settings, remember
     from spotify_tophits.ops.notify import notifications, send
+
+    state["environ"] = with_unit_profile(state["environ"], failed_unit)  # tophits-update@anna: anna's channels
 
     def settings() -> "Settings":
         try:
@@ -378,9 +379,8 @@ def systemd_install(
         # System units read /etc/tophits (CONFIGURATION_DIRECTORY), never the config of whoever installs them.
         environ = host.system_environment(environ, host.SYSTEM_CONFIG_DIRECTORY)
     settings = guarded(lambda: load(environ))
-    plan = guarded(
-        lambda: plan_install(flavour, settings.timezone, force=force, config_directory=host.SYSTEM_CONFIG_DIRECTORY)
-    )
+    install = functools.partial(plan_install, config_directory=host.SYSTEM_CONFIG_DIRECTORY, force=force)
+    plan = guarded(lambda: install(flavour, settings.timezone, profile=settings.paths.profile))
     render.install_plan(plan) if dry_run else render.done(guarded(lambda: apply_install(plan)))
 
 
@@ -389,7 +389,8 @@ def systemd_uninstall(user: UserUnits = False, system: SystemUnits = False, dry_
     """Stop and disable the timers and remove the unit files (state and config stay)."""
     from spotify_tophits.ops.units import apply_uninstall, choose_flavour, plan_uninstall
 
-    plan = guarded(lambda: plan_uninstall(choose_flavour(user, system)))
+    flavour = guarded(lambda: choose_flavour(user, system))
+    plan = guarded(lambda: plan_uninstall(flavour, profile=state["environ"].get("TOPHITS_PROFILE")))
     render.install_plan(plan) if dry_run else render.done(guarded(lambda: apply_uninstall(plan)))
 
 

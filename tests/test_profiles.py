@@ -8,20 +8,25 @@ playlists or lock, and that a failure in one leaves the other alone.
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import CHART_DAY, WORLD_START, WORLDWIDE, TophitsRunner, at, lock_held_by_another_process, no_sleep
 from conftest import write_config as write_default_config
+from test_operations import Recorder
 
 from spotify_tophits.actions.auth import authorise
 from spotify_tophits.actions.demo import follow_authorise_redirect
 from spotify_tophits.actions.update import UpdateResult, run_update
+from spotify_tophits.archive import verify_archive
 from spotify_tophits.cli import app
 from spotify_tophits.config import Settings, load_settings, resolve_paths
-from spotify_tophits.config.paths import find_profiles
+from spotify_tophits.config.paths import find_profiles, with_unit_profile
 from spotify_tophits.errors import ConfigError
+from spotify_tophits.ops import units
 from spotify_tophits.sandbox.accounts import CLIENT_ID, CLIENT_SECRET
 from spotify_tophits.sandbox.server import Emulator
 from spotify_tophits.sandbox.world import World
@@ -374,3 +379,230 @@ def test_status_all_profiles_shows_one_block_per_profile_and_json_names_them(hou
         ("anna", "anna", "ok"),
         ("ben", "ben", "ok"),
     ]
+
+
+# -- backups ------------------------------------------------------------------------------------------------------
+def backup_of(profile: str, *options: str) -> Path:
+    result = runner.invoke(app, ["--profile", profile, "backup", "--offline", *options])
+    assert result.exit_code == 0, result.output
+    return Path(result.output.split()[1])
+
+
+def test_a_backup_names_its_profile_in_the_manifest_and_lands_in_the_profiles_directory(
+    household: dict[str, Settings],
+):
+    updated_and_backed_up(["anna"])
+
+    [path] = (household["anna"].paths.state_dir / "backups").glob("tophits-full-*.tar.gz")
+
+    assert verify_archive(path).manifest.profile == "anna"
+
+
+def test_restoring_another_profiles_archive_is_refused_without_into_profile(household: dict[str, Settings]):
+    updated_and_backed_up(["anna", "ben"])
+    archive = backup_of("anna", "--include-secrets")
+    before = household["ben"].paths.state_db.read_bytes()
+
+    refused = runner.invoke(app, ["--profile", "ben", "restore", str(archive), "--yes"])
+    misnamed = runner.invoke(app, ["--profile", "ben", "restore", str(archive), "--yes", "--into-profile", "anna"])
+
+    assert refused.exit_code == 6
+    assert f"{archive} is a backup of profile anna, not ben; nothing was changed." in refused.output
+    assert "add --into-profile ben" in refused.output
+    assert misnamed.exit_code == 2 and "--into-profile anna is not the profile being restored (ben)" in misnamed.output
+    assert household["ben"].paths.state_db.read_bytes() == before
+
+
+def test_into_profile_restores_state_but_keeps_this_profiles_token(household: dict[str, Settings]):
+    updated_and_backed_up(["anna"])
+    archive = backup_of("anna", "--include-secrets")
+    bens_token = household["ben"].paths.token_file.read_bytes()
+
+    result = runner.invoke(app, ["--profile", "ben", "restore", str(archive), "--yes", "--into-profile", "ben"])
+    pushing = runner.invoke(
+        app, ["--profile", "ben", "restore", str(archive), "--yes", "--into-profile", "ben", "--playlists"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert run_results(household["ben"]) == ["ok"]  # Anna's run history, now Ben's state
+    assert household["ben"].paths.token_file.read_bytes() == bens_token
+    assert pushing.exit_code == 2 and "the archived playlists belong to profile anna's account" in pushing.output
+
+
+def test_default_is_reserved_for_the_installation_without_a_profile(environment):
+    result = runner.invoke(app, ["--profile", "default", "status"])
+
+    assert result.exit_code == 2 and "is reserved for the installation without a profile" in result.output
+
+
+# -- template units -----------------------------------------------------------------------------------------------
+TEMPLATE_EXTRAS = ("Environment=TOPHITS_PROFILE=%i", "StateDirectory=tophits/profiles/%i", "ConfigurationDirectory=")
+
+
+@pytest.mark.parametrize("flavour", ["system", "user"])
+@pytest.mark.parametrize("base", ["tophits-update", "tophits-backup", "tophits-doctor"])
+def test_each_template_is_its_plain_unit_plus_the_profile_with_the_same_hardening(flavour: str, base: str):
+    for suffix in ("service", "timer"):
+        plain = units.render(f"{base}.{suffix}", flavour, "/usr/bin/tophits").splitlines()[1:]
+        template = units.render(f"{base}@.{suffix}", flavour, "/usr/bin/tophits").splitlines()[1:]
+
+        added = [line for line in template if line.startswith(TEMPLATE_EXTRAS) and line not in plain]
+        kept = [line.replace("tophits (%i):", "tophits:") for line in template if line not in added]
+        assert [line for line in kept if not line.startswith("#")] == [
+            line for line in plain if not line.startswith("#")
+        ]
+        if suffix == "service":
+            assert "Environment=TOPHITS_PROFILE=%i" in added
+            # The profile's own directory comes first, so $STATE_DIRECTORY names it before the shared one.
+            if flavour == "system":
+                assert template.index("StateDirectory=tophits/profiles/%i") < template.index("StateDirectory=tophits")
+
+
+@pytest.mark.parametrize("flavour", ["system", "user"])
+def test_systemd_analyze_verify_accepts_two_profiles_instances(tmp_path: Path, flavour: str):
+    for name in units.definitions():
+        (tmp_path / name).write_text(units.render(name, flavour, "/usr/bin/true"))
+    instances = []
+    for profile in ("anna", "ben"):
+        for timer in units.instance_timers(profile):
+            for suffix in (".timer", ".service"):
+                instance = tmp_path / timer.replace(".timer", suffix)
+                instance.symlink_to(tmp_path / timer.replace(f"@{profile}.timer", f"@{suffix}"))
+                instances.append(str(instance))
+
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", *instances], capture_output=True, text=True, timeout=60
+    )
+
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_a_template_instance_with_systemds_directory_list_resolves_to_the_profile_once():
+    # StateDirectory=tophits/profiles/%i then StateDirectory=tophits: systemd lists both, the profile's first.
+    paths = resolve_paths(
+        {
+            "STATE_DIRECTORY": "/var/lib/tophits/profiles/anna:/var/lib/tophits",
+            "CONFIGURATION_DIRECTORY": "/etc/tophits/profiles/anna:/etc/tophits",
+            "TOPHITS_PROFILE": "anna",
+        }
+    )
+
+    assert (paths.state_dir, paths.config_dir) == (
+        Path("/var/lib/tophits/profiles/anna"),
+        Path("/etc/tophits/profiles/anna"),
+    )
+    assert paths.shared_env_file == Path("/etc/tophits/.env")
+
+
+def test_systemd_install_for_a_profile_writes_the_templates_and_enables_its_instances(tmp_path: Path):
+    plan = units.plan_install("user", "Europe/Berlin", "/usr/bin/tophits", tmp_path, profile="anna")
+
+    written = {path.relative_to(tmp_path).as_posix(): text for path, text in plan.files}
+    assert "tophits-update.timer" not in written  # the default installation's units are not touched
+    assert {"tophits-update@.service", "tophits-update@.timer", "tophits-notify@.service"} <= set(written)
+    assert written["tophits-update@anna.timer.d/timezone.conf"].splitlines()[1:] == [
+        "[Timer]",
+        "OnCalendar=",
+        "OnCalendar=*-*-* 06:00:00 Europe/Berlin",
+    ]
+    assert plan.commands[-1] == (
+        "systemctl",
+        "--user",
+        "enable",
+        "--now",
+        "tophits-update@anna.timer",
+        "tophits-backup@anna.timer",
+        "tophits-doctor@anna.timer",
+    )
+    removal = units.plan_uninstall("user", tmp_path, profile="anna")
+    assert removal.commands[0][-3:] == (
+        "tophits-update@anna.timer",
+        "tophits-backup@anna.timer",
+        "tophits-doctor@anna.timer",
+    )
+    assert all(".d/timezone.conf" in str(path) for path, _ in removal.files)
+
+
+def test_systemd_install_profile_after_the_command_is_the_global_option(environment, tmp_path: Path):
+    write_profile_config(environment, "anna", 'timezone = "Europe/Berlin"\n')
+
+    result = runner.invoke(app, ["systemd", "install", "--user", "--dry-run", "--profile", "anna"])
+
+    assert result.exit_code == 0, result.output
+    assert "tophits-update@anna.timer" in result.output and "OnCalendar=*-*-* 06:00:00 Europe/Berlin" in result.output
+
+
+def test_a_failed_template_instance_is_reported_with_its_profiles_settings():
+    environ = with_unit_profile({}, "tophits-update@anna.service")
+
+    assert environ == {"TOPHITS_PROFILE": "anna"}
+    assert with_unit_profile({"TOPHITS_PROFILE": "ben"}, "tophits-update@anna.service")["TOPHITS_PROFILE"] == "ben"
+    assert with_unit_profile({}, "tophits-update.service") == {}
+
+
+# -- doctor -------------------------------------------------------------------------------------------------------
+def test_doctor_names_the_account_missing_from_the_apps_users_and_which_app_applies(
+    household: dict[str, Settings], emulator: Emulator
+):
+    runner.invoke(app, ["--profile", "anna", "update"])
+    emulator.app_users.discard("anna-user")
+
+    anna = runner.invoke(app, ["--profile", "anna", "doctor", "--json"])
+    ben = runner.invoke(app, ["--profile", "ben", "doctor", "--json"])
+
+    anna_checks = {(check["category"], check["level"]): check for check in json.loads(anna.stdout)["checks"]}
+    assert anna.exit_code == 1
+    forbidden = anna_checks[("api", "error")]
+    assert forbidden["message"].startswith("Spotify answered 403 to GET /me: profile anna's account is not among")
+    assert "User Management" in forbidden["fix"] and forbidden["fix"].endswith("tophits --profile anna auth")
+    assert not any(
+        check["category"] == "api" and check["level"] == "error" for check in json.loads(ben.stdout)["checks"]
+    )
+
+
+def test_doctor_says_whether_a_profile_uses_the_shared_app_or_its_own(environment: dict[str, str]):
+    shared = {key: value for key, value in environment.items() if not key.startswith("SPOTIPY_")}
+    config = Path(environment["TOPHITS_CONFIG_DIR"])
+    (config / "profiles" / "ben").mkdir(parents=True)
+    (config / ".env").write_text(f"SPOTIPY_CLIENT_ID=shared\nSPOTIPY_CLIENT_SECRET={CLIENT_SECRET}\n")
+    (config / "profiles" / "ben" / ".env").write_text(f"SPOTIPY_CLIENT_ID=own\nSPOTIPY_CLIENT_SECRET={CLIENT_SECRET}\n")
+
+    def credentials_line(profile: str) -> str:
+        result = runner.invoke(app, ["--profile", profile, "doctor", "--offline", "--json"], env=shared)
+        [line] = [c["message"] for c in json.loads(result.stdout)["checks"] if c["category"] == "credentials"]
+        return line
+
+    # Empty in the environment of the run, so the .env files decide.
+    shared |= {"SPOTIPY_CLIENT_ID": "", "SPOTIPY_CLIENT_SECRET": ""}
+    assert credentials_line("anna").endswith("; the app shared by every profile)")
+    assert credentials_line("ben").endswith("; this profile's own app)")
+
+
+# -- metrics and notifications --------------------------------------------------------------------------------------
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    server = Recorder()
+    yield server
+    server.server.shutdown()
+
+
+def test_each_profile_writes_its_own_metrics_file_with_a_profile_label(
+    household: dict[str, Settings], environment: dict[str, str], tmp_path: Path, recorder: Recorder
+):
+    textfile = tmp_path / "node" / "tophits.prom"
+    for profile, (_, _, prefix) in ACCOUNTS.items():
+        write_profile_config(
+            environment,
+            profile,
+            f'prefix = "{prefix}"\nsources = ["deezer:worldwide"]\n[metrics]\ntextfile = "{textfile}"\n'
+            f'[[notify.channels]]\nwebhook = "{recorder.url}/{profile}"\nseverities = ["info"]\n',
+        )
+        assert runner.invoke(app, ["--profile", profile, "update"]).exit_code == 0
+
+    assert sorted(path.name for path in textfile.parent.iterdir()) == ["tophits-anna.prom", "tophits-ben.prom"]
+    anna = (textfile.parent / "tophits-anna.prom").read_text()
+    samples = [line for line in anna.splitlines() if not line.startswith("#")]
+    assert samples and all('profile="anna"' in line for line in samples)
+    assert 'tophits_playlist_tracks{playlist="daily",profile="anna"} 50' in samples
+    assert [body["title"] for body in recorder.bodies("/anna")] == ["tophits (anna): playlists updated"]
+    assert [body["title"] for body in recorder.bodies("/ben")] == ["tophits (ben): playlists updated"]

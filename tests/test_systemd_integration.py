@@ -28,8 +28,10 @@ from conftest import WORLDWIDE, follow_authorise_redirect, no_sleep
 from systemd_sandbox import Sandbox, why_not
 
 from spotify_tophits.actions.auth import authorise
+from spotify_tophits.config import load_settings
 from spotify_tophits.sandbox.accounts import CLIENT_ID, CLIENT_SECRET
 from spotify_tophits.sandbox.server import Emulator
+from spotify_tophits.sandbox.spotify_api import USER_ID
 from spotify_tophits.services import Clock
 
 ROOT = Path(__file__).parents[1]
@@ -192,6 +194,7 @@ def test_system_units_run_alert_and_log_on_a_real_systemd(settings, emulator, wo
         check_a_failure_before_any_run_record(host, webhook)
         check_a_broken_config_still_alerts(host, webhook)
         check_the_readmes_systemd_run_line(host)
+        check_two_profiles_run_side_by_side(host, emulator)
         check_user_units_run_hardened(host, emulator.environment())
     finally:
         webhook.server.shutdown()
@@ -289,6 +292,36 @@ def check_the_readmes_systemd_run_line(host: Host) -> None:
     assert host.mode("/var/lib/tophits") == "700 tophits:tophits"
     exposure = host.run("systemd-analyze", "security", UPDATE).splitlines()[-1]
     assert float(exposure.split(": ")[1].split()[0]) <= 1.5, exposure
+
+
+def check_two_profiles_run_side_by_side(host: Host, emulator: Emulator) -> None:
+    """Two profiles' template instances, started together: each account gets its own playlists and directory."""
+    for profile in ("anna", "ben"):
+        emulator.sign_in(f"{profile}-user", profile.title())
+        settings = load_settings(dict(os.environ) | {"TOPHITS_PROFILE": profile})
+        authorise(settings, follow_authorise_redirect, Clock().now(), no_sleep)
+        host.write(
+            f"/etc/tophits/profiles/{profile}/config.toml",
+            f'prefix = "{profile} · "\nsources = ["deezer:worldwide"]\n[deezer]\nrequests_per_5s = 10000\n',
+        )
+        host.run(
+            "install", "-d", "-m", "0700", "-o", "tophits", "-g", "tophits", f"/var/lib/tophits/profiles/{profile}"
+        )
+        host.write(
+            f"/var/lib/tophits/profiles/{profile}/token.json", settings.paths.token_file.read_text(), "0600", "tophits"
+        )
+        host.run(TOPHITS, "systemd", "install", "--system", "--profile", profile)
+    assert host.show("tophits-update@anna.timer", "UnitFileState")["UnitFileState"] == "enabled"
+    # One `systemctl start` runs both jobs at the same time and waits for both.
+    host.run("systemctl", "start", "tophits-update@anna.service", "tophits-update@ben.service")
+    for profile in ("anna", "ben"):
+        assert host.show(f"tophits-update@{profile}.service", "Result")["Result"] == "success"
+        assert host.mode(f"/var/lib/tophits/profiles/{profile}") == "700 tophits:tophits"
+        assert host.mode(f"/var/lib/tophits/profiles/{profile}/state.db") == "600 tophits:tophits"
+        names = sorted(playlist.name for playlist in emulator.user_playlists(f"{profile}-user"))
+        assert len(names) == 4 and all(name.startswith(f"{profile} · ") for name in names), names
+    assert host.mode("/var/lib/tophits") == "700 tophits:tophits"
+    emulator.sign_in(USER_ID)  # the browser's account again, for the checks that follow
 
 
 def check_user_units_run_hardened(host: Host, emulator_environment: dict[str, str]) -> None:

@@ -142,6 +142,7 @@ def run_backup(
         account_id=account_id,
         row_counts=counts,
         secrets=include_secrets,
+        profile=settings.paths.profile,
     )
     path = archive.write_archive(directory / archive.archive_name(kind, now, label), manifest, members)
     pruned: tuple[Path, ...] = ()

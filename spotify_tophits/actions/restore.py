@@ -37,6 +37,8 @@ class RestorePlan:
     parts: tuple[str, ...]
     changes: tuple[str, ...]
     playlists: tuple[str, ...]
+    # Restoring another profile's archive never takes its token or .env: they belong to its account.
+    keep_secrets: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,13 +87,29 @@ def confirmation(yes: bool, interactive: bool, ask: Callable[[RestorePlan], bool
 
 
 def plan_restore(
-    services: Services, archive_path: Path, only: str | None, playlist: str | None, push_playlists: bool
+    services: Services,
+    archive_path: Path,
+    only: str | None,
+    playlist: str | None,
+    push_playlists: bool,
+    into_profile: str | None = None,
 ) -> tuple[archive.Verified, RestorePlan]:
     """Verify the archive completely and describe what restoring it would change. Changes nothing."""
     settings = services.settings
     verified = archive.verify_archive(archive_path, max_state_bytes=settings.backup.max_state_db_bytes)
     try:
-        return verified, _plan(services, verified, only, playlist, push_playlists)
+        crossing = check_profile(verified, services.settings.paths.profile, into_profile)
+        plan = _plan(services, verified, only, playlist, push_playlists)
+        if not crossing:
+            return verified, plan
+        if "playlists" in plan.parts and (push_playlists or playlist is not None):
+            raise UsageError(
+                f"the archived playlists belong to profile {verified.manifest.profile or 'default'}'s account;"
+                " restore its state or config into this profile without --playlists"
+            )
+        note = "secrets: kept (the archive's token and .env belong to the other profile's account)"
+        changes = plan.changes + ((note,) if verified.manifest.secrets else ())
+        return verified, dataclasses.replace(plan, changes=changes, keep_secrets=True)
     except BaseException:
         verified.close()
         raise
@@ -146,14 +164,40 @@ def run_restore(
     push_playlists: bool = False,
     dry_run: bool = False,
     now: datetime.datetime | None = None,
+    into_profile: str | None = None,
 ) -> RestoreResult:
-    """Restore from an archive. `confirm(plan)` is asked before anything changes; False changes nothing."""
+    """Restore from an archive. `confirm(plan)` is asked before anything changes; False changes nothing.
+
+    An archive of another profile is refused unless `into_profile` names this one (never silently).
+    """
     now = now or services.clock()
-    verified, plan = plan_restore(services, archive_path, only, playlist, push_playlists)
+    verified, plan = plan_restore(services, archive_path, only, playlist, push_playlists, into_profile)
     try:
         return _restore(services, verified, plan, dry_run, confirm, now)
     finally:
         verified.close()
+
+
+def check_profile(verified: archive.Verified, profile: str | None, into_profile: str | None) -> bool:
+    """Return whether the archive comes from another profile than `profile`, which only `into_profile` allows.
+
+    Raise DataSafetyError for another profile's archive without `--into-profile`, and UsageError when
+    `--into-profile` names a profile other than the one restored into.
+    """
+    source, target = verified.manifest.profile or "default", profile or "default"
+    if into_profile is not None and into_profile != target:
+        raise UsageError(
+            f"--into-profile {into_profile} is not the profile being restored ({target});"
+            f" run tophits --profile {into_profile} restore ... --into-profile {into_profile}"
+        )
+    if source == target:
+        return False
+    if into_profile is None:
+        raise DataSafetyError(
+            f"{verified.path} is a backup of profile {source}, not {target}; nothing was changed."
+            f" To restore it into {target}, add --into-profile {target}"
+        )
+    return True
 
 
 def _restore(
@@ -182,7 +226,7 @@ def _restore(
                 ("secrets/.env", settings.paths.env_file),
                 ("secrets/token.json", settings.paths.token_file),
             ):
-                if name in verified.members:
+                if name in verified.members and not plan.keep_secrets:
                     write_atomically(target, verified.members[name])
         if "config" in plan.parts:
             for name, data in verified.members.items():

@@ -35,6 +35,7 @@ from spotify_tophits.archive.members import (
     check_declared,
 )
 from spotify_tophits.archive.members import STATE_MEMBER as STATE_MEMBER
+from spotify_tophits.config.paths import PROFILE_PATTERN
 from spotify_tophits.errors import DataSafetyError
 
 FORMAT_VERSION = 1
@@ -64,6 +65,8 @@ class Manifest:
     files: tuple[dict[str, Any], ...]
     row_counts: Mapping[str, int]
     secrets: bool
+    # The profile the archive was taken from; None for the default installation (and older archives).
+    profile: str | None = None
 
     def names(self) -> set[str]:
         return {str(entry["name"]) for entry in self.files}
@@ -100,6 +103,7 @@ def build_manifest(
     account_id: str | None,
     row_counts: Mapping[str, int],
     secrets: bool,
+    profile: str | None = None,
 ) -> Manifest:
     """Return the manifest describing members (pure)."""
     files = tuple(
@@ -116,6 +120,7 @@ def build_manifest(
         files=files,
         row_counts=dict(row_counts),
         secrets=secrets,
+        profile=profile,
     )
 
 
@@ -243,6 +248,9 @@ def _parse_manifest(path: Path, data: bytes) -> Manifest:
         raise bad("has row_counts that are not whole numbers")
     if not isinstance(secrets, bool):
         raise bad("has secrets that is not true or false")
+    profile = raw.get("profile")
+    if profile is not None and not (isinstance(profile, str) and PROFILE_PATTERN.fullmatch(profile)):
+        raise bad(f"has profile {str(profile)[:40]!r}, not a profile name")
     manifest = Manifest(
         format=raw["format"],
         tophits_version=raw["tophits_version"],
@@ -253,6 +261,7 @@ def _parse_manifest(path: Path, data: bytes) -> Manifest:
         files=tuple(dict(entry) for entry in files),
         row_counts={str(table): count for table, count in row_counts.items()},
         secrets=secrets,
+        profile=profile,
     )
     if manifest.format > FORMAT_VERSION:
         raise DataSafetyError(

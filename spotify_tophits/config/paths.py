@@ -54,6 +54,8 @@ class Paths:
 
 def profile_problem(name: str) -> str | None:
     """Return why `name` cannot be a profile name, or None when it can."""
+    if name == "default":
+        return "is reserved for the installation without a profile; leave the profile out for it"
     if PROFILE_PATTERN.fullmatch(name):
         return None
     return "is not a profile name; use 1 to 32 lower-case letters, digits and hyphens, e.g. 'anna'"
@@ -75,6 +77,15 @@ def with_profile(environ: Mapping[str, str], profile: str | None) -> dict[str, s
     if problem:
         raise UsageError(f"--profile {profile!r} {problem}")
     return dict(environ) | ({PROFILE_VARIABLE: profile} if profile else {})
+
+
+def with_unit_profile(environ: Mapping[str, str], unit: str | None) -> dict[str, str]:
+    """Return the environment for reporting a failed unit: a template instance (`tophits-update@anna.service`)
+    is the profile anna's, unless a profile was chosen already."""
+    match = re.fullmatch(r"tophits-[a-z]+@([a-z0-9-]{1,32})\.service", unit or "")
+    if match is None or environ.get(PROFILE_VARIABLE) or profile_problem(match.group(1)):
+        return dict(environ)
+    return dict(environ) | {PROFILE_VARIABLE: match.group(1)}
 
 
 def _first_path(value: str) -> Path:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from spotify_tophits import __version__, archive
 from spotify_tophits.clock import parse_utc
@@ -22,9 +24,16 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def _family(name: str, kind: str, help_text: str, samples: Iterable[tuple[dict[str, str], float]]) -> list[str]:
+def _family(
+    name: str,
+    kind: str,
+    help_text: str,
+    samples: Iterable[tuple[dict[str, str], float]],
+    common: Mapping[str, str] | None = None,
+) -> list[str]:
     lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-    for labels, value in samples:
+    for own, value in samples:
+        labels = own | dict(common or {})
         label_text = ",".join(f'{key}="{_escape(text)}"' for key, text in sorted(labels.items()))
         lines.append(f"{name}{{{label_text}}} {value:g}" if labels else f"{name} {value:g}")
     return lines
@@ -35,7 +44,9 @@ def _timestamp(text: str | None) -> float | None:
 
 
 def render_metrics(settings: Settings, store: Store) -> str:
-    """Return the metrics in the Prometheus text exposition format."""
+    """Return the metrics in the Prometheus text exposition format (each sample labelled with its profile)."""
+    profile = settings.paths.profile
+    family = functools.partial(_family, common={"profile": profile} if profile else None)
     finished = health.finished_updates(store.recent_runs(100000))
     last = finished[0] if finished else None
     success = next((run for run in finished if RunResult(run["result"]).succeeded), None)
@@ -49,10 +60,10 @@ def render_metrics(settings: Settings, store: Store) -> str:
     archives = [item for item in archive.list_archives(settings.backup.directory) if not item.label]
     token = TokenFile(settings.paths.token_file).read()
     expiry = refresh_token_expiry(token) if token else None
-    lines = _family("tophits_info", "gauge", "tophits version.", [({"version": __version__}, 1)])
+    lines = family("tophits_info", "gauge", "tophits version.", [({"version": __version__}, 1)])
     last_run = _timestamp(last["started_at"]) if last else None
     if last_run is not None:
-        lines += _family(
+        lines += family(
             "tophits_last_run_timestamp_seconds", "gauge", "Start of the last run.", [({"job": "update"}, last_run)]
         )
     success_samples = []
@@ -61,7 +72,7 @@ def render_metrics(settings: Settings, store: Store) -> str:
     if archives:
         success_samples.append(({"job": "backup"}, archives[0].created_at.timestamp()))
     if success_samples:
-        lines += _family(
+        lines += family(
             "tophits_last_success_timestamp_seconds",
             "gauge",
             "End of the last successful run of each job.",
@@ -69,25 +80,25 @@ def render_metrics(settings: Settings, store: Store) -> str:
         )
     if last and last.get("finished_at"):
         duration = (parse_utc(last["finished_at"]) - parse_utc(last["started_at"])).total_seconds()
-        lines += _family(
+        lines += family(
             "tophits_run_duration_seconds", "gauge", "Duration of the last run.", [({"job": "update"}, duration)]
         )
-    lines += _family(
+    lines += family(
         "tophits_run_failures_consecutive",
         "gauge",
         "Failed runs since the last success.",
         [({"job": "update"}, failures)],
     )
-    lines += _family(
+    lines += family(
         "tophits_api_requests_total",
         "counter",
         "Spotify API requests by HTTP status, over all recorded runs.",
         [({"status": status}, count) for status, count in sorted(statuses.items())],
     )
-    lines += _family(
+    lines += family(
         "tophits_api_rate_limited_total", "counter", "Spotify 429 answers over all recorded runs.", [({}, rate_limited)]
     )
-    lines += _family(
+    lines += family(
         "tophits_playlist_tracks",
         "gauge",
         "Tracks in each active managed playlist.",
@@ -98,21 +109,21 @@ def render_metrics(settings: Settings, store: Store) -> str:
         ],
     )
     if last and (last.get("summary") or {}).get("match_rate") is not None:
-        lines += _family(
+        lines += family(
             "tophits_match_rate",
             "gauge",
             "Share of new chart rows matched in the last run.",
             [({}, last["summary"]["match_rate"])],
         )
     if expiry is not None:
-        lines += _family(
+        lines += family(
             "tophits_refresh_token_expiry_timestamp_seconds",
             "gauge",
             "When the Spotify refresh token dies.",
             [({}, expiry.timestamp())],
         )
     if archives:
-        lines += _family(
+        lines += family(
             "tophits_last_backup_timestamp_seconds",
             "gauge",
             "Time of the newest backup archive.",
@@ -121,9 +132,17 @@ def render_metrics(settings: Settings, store: Store) -> str:
     return "\n".join(lines) + "\n"
 
 
+def profile_textfile(path: Path | None, profile: str | None) -> Path | None:
+    """Return a profile's own textfile, `tophits-anna.prom` for `tophits.prom`, so profiles never overwrite
+    each other's (node_exporter reads every *.prom in its directory)."""
+    if path is None or profile is None:
+        return path
+    return path.with_name(f"{path.stem}-{profile}{path.suffix}")
+
+
 def write_metrics(settings: Settings) -> bool:
     """Write the textfile if `[metrics] textfile` is set. Never raises; returns whether it wrote."""
-    path = settings.notify.metrics_textfile
+    path = profile_textfile(settings.notify.metrics_textfile, settings.paths.profile)
     if path is None:
         return False
     try:

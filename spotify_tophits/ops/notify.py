@@ -101,6 +101,10 @@ def send(settings: Settings, message: Message, now: datetime.datetime) -> Delive
     """Send message (dated `now`) to every channel that takes its severity. Never raises; failures are logged
     and returned."""
     delivery = Delivery()
+    if settings.paths.profile:  # one household, several accounts: say whose playlists this is about
+        message = dataclasses.replace(
+            message, title=message.title.replace("tophits", f"tophits ({settings.paths.profile})", 1)
+        )
     for index, channel in enumerate(settings.notify.channels):
         if message.severity not in channel.severities:
             continue

@@ -24,10 +24,11 @@ from pathlib import Path
 
 from spotify_tophits.errors import ConfigError, UsageError
 from spotify_tophits.ops import host
+from spotify_tophits.ops.templates import instance_timers, timezone_dropins, with_templates
 
 SYSTEM, USER = "system", "user"
 BOTH = (SYSTEM, USER)
-TIMERS = ("tophits-update.timer", "tophits-backup.timer", "tophits-doctor.timer")
+TIMERS = instance_timers(None)
 DOCUMENTATION = "https://pypi.org/project/spotify-tophits/"
 
 
@@ -169,58 +170,60 @@ def _timer(description: str, calendar: str, delay: str) -> list[Line]:
 
 def definitions(timezone: str = "UTC") -> dict[str, list[Line]]:
     """Return every unit's lines. The timers fire in the configured time zone."""
-    return {
-        "tophits-update.service": _service("tophits: update the top-hits playlists", "update", "30min", True),
-        "tophits-update.timer": _timer("tophits: daily playlist update", f"*-*-* 06:00:00 {timezone}", "15min"),
-        "tophits-backup.service": _service(
-            "tophits: back up state, config and playlists", "backup --prune", "15min", True
-        ),
-        "tophits-backup.timer": _timer("tophits: daily backup", f"*-*-* 03:30:00 {timezone}", "30min"),
-        "tophits-doctor.service": _service(
-            "tophits: daily health check, notifying only when something needs you",
-            "doctor --quiet --notify",
-            "10min",
-            False,
-            [
+    return with_templates(
+        {
+            "tophits-update.service": _service("tophits: update the top-hits playlists", "update", "30min", True),
+            "tophits-update.timer": _timer("tophits: daily playlist update", f"*-*-* 06:00:00 {timezone}", "15min"),
+            "tophits-backup.service": _service(
+                "tophits: back up state, config and playlists", "backup --prune", "15min", True
+            ),
+            "tophits-backup.timer": _timer("tophits: daily backup", f"*-*-* 03:30:00 {timezone}", "30min"),
+            "tophits-doctor.service": _service(
+                "tophits: daily health check, notifying only when something needs you",
+                "doctor --quiet --notify",
+                "10min",
+                False,
+                [
+                    Line(
+                        "SuccessExitStatus=1",
+                        "doctor exits 1 when a check fails, but it has already sent that finding itself:"
+                        " no second notification through OnFailure=",
+                    )
+                ],
+            ),
+            "tophits-doctor.timer": _timer(
+                "tophits: daily health check and backup verification", f"*-*-* 07:30:00 {timezone}", "30min"
+            ),
+            "tophits-notify@.service": [
+                section("Unit"),
+                Line("Description=tophits: notify that %i failed"),
+                Line(f"Documentation={DOCUMENTATION}"),
+                section("Service"),
+                Line("Type=oneshot"),
                 Line(
-                    "SuccessExitStatus=1",
-                    "doctor exits 1 when a check fails, but it has already sent that finding itself:"
-                    " no second notification through OnFailure=",
-                )
+                    "ExecStart={tophits} notify --failed-unit %i --manager system",
+                    "%i is the unit that failed; tophits asks this manager for its result",
+                    (SYSTEM,),
+                ),
+                Line(
+                    "ExecStart={tophits} notify --failed-unit %i --manager user",
+                    "%i is the unit that failed; tophits asks this manager for its result",
+                    (USER,),
+                ),
+                Line("TimeoutStartSec=2min"),
+                Line("UMask=0077"),
+                Line("User=tophits", "", (SYSTEM,)),
+                Line("Group=tophits", "", (SYSTEM,)),
+                Line(
+                    "SupplementaryGroups=systemd-journal",
+                    "the alert quotes the failed unit's last log lines (works with PrivateUsers=)",
+                    (SYSTEM,),
+                ),
+                *DIRECTORIES,
+                *HARDENING,
             ],
-        ),
-        "tophits-doctor.timer": _timer(
-            "tophits: daily health check and backup verification", f"*-*-* 07:30:00 {timezone}", "30min"
-        ),
-        "tophits-notify@.service": [
-            section("Unit"),
-            Line("Description=tophits: notify that %i failed"),
-            Line(f"Documentation={DOCUMENTATION}"),
-            section("Service"),
-            Line("Type=oneshot"),
-            Line(
-                "ExecStart={tophits} notify --failed-unit %i --manager system",
-                "%i is the unit that failed; tophits asks this manager for its result",
-                (SYSTEM,),
-            ),
-            Line(
-                "ExecStart={tophits} notify --failed-unit %i --manager user",
-                "%i is the unit that failed; tophits asks this manager for its result",
-                (USER,),
-            ),
-            Line("TimeoutStartSec=2min"),
-            Line("UMask=0077"),
-            Line("User=tophits", "", (SYSTEM,)),
-            Line("Group=tophits", "", (SYSTEM,)),
-            Line(
-                "SupplementaryGroups=systemd-journal",
-                "the alert quotes the failed unit's last log lines (works with PrivateUsers=)",
-                (SYSTEM,),
-            ),
-            *DIRECTORIES,
-            *HARDENING,
-        ],
-    }
+        }
+    )
 
 
 def render(name: str, flavour: str, tophits: str, timezone: str = "UTC") -> str:
@@ -279,6 +282,7 @@ def plan_install(
     directory: Path | None = None,
     force: bool = False,
     config_directory: Path = host.SYSTEM_CONFIG_DIRECTORY,
+    profile: str | None = None,
 ) -> InstallPlan:
     """Return what installing the units of a flavour writes and runs (pure apart from path lookups).
 
@@ -291,7 +295,14 @@ def plan_install(
     if flavour == SYSTEM and not force:
         host.refuse_hidden_executable(tophits)
     target = directory or unit_directory(flavour)
-    files = tuple((target / name, render(name, flavour, tophits, timezone)) for name in definitions())
+    # A profile installs the templates (not the default's plain units) and its timers' own time zone.
+    names = [name for name in definitions() if "@" in name or not profile]
+    files = tuple((target / name, render(name, flavour, tophits, timezone)) for name in names)
+    if profile:
+        units = definitions(timezone)
+        files += tuple(
+            timezone_dropins(profile, target, lambda t: [x.text for x in units[t] if "OnCalendar" in x.text])
+        )
     systemctl = ("systemctl", *(("--user",) if flavour == USER else ()))
     commands: list[tuple[str, ...]] = []
     if flavour == SYSTEM:
@@ -308,18 +319,22 @@ def plan_install(
             )
         )
         commands += host.ownership_commands(config_directory)
-    commands += [(*systemctl, "daemon-reload"), (*systemctl, "enable", "--now", *TIMERS)]
+        commands += host.ownership_commands(config_directory / "profiles" / profile) if profile else []
+    commands += [(*systemctl, "daemon-reload"), (*systemctl, "enable", "--now", *instance_timers(profile))]
     return InstallPlan(flavour, files, tuple(commands))
 
 
-def plan_uninstall(flavour: str, directory: Path | None = None) -> InstallPlan:
+def plan_uninstall(flavour: str, directory: Path | None = None, profile: str | None = None) -> InstallPlan:
     """Return what uninstalling removes and runs: timers stopped, their catch-up stamps cleaned, files gone."""
     target = directory or unit_directory(flavour)
     systemctl = ("systemctl", *(("--user",) if flavour == USER else ()))
-    files = tuple((target / name, "") for name in definitions())
+    # A profile's uninstall stops its instances and removes its drop-ins; the shared unit files stay.
+    timers = instance_timers(profile)
+    names = [f"{timer}.d/timezone.conf" for timer in timers] if profile else definitions()
+    files = tuple((target / name, "") for name in names)
     commands = (
-        (*systemctl, "disable", "--now", *TIMERS),
-        (*systemctl, "clean", "--what=state", *TIMERS),
+        (*systemctl, "disable", "--now", *timers),
+        (*systemctl, "clean", "--what=state", *timers),
         (*systemctl, "daemon-reload"),
     )
     return InstallPlan(flavour, files, commands)

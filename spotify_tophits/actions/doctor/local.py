@@ -177,7 +177,12 @@ def credentials(settings: Settings) -> Findings:
             f"add SPOTIPY_CLIENT_SECRET=... to {env_file}",
         )
     if found.client_id and found.client_secret:
-        yield Check("credentials", Level.OK, f"client id and secret found (secret from {found.secret_source})")
+        sources = f"client id from {found.client_id_source}, secret from {found.secret_source}"
+        if settings.paths.profile:
+            # One Spotify app for the household, or this profile's own: say which applies.
+            shared = f"{found.client_id_source}".startswith("shared .env")
+            sources += "; the app shared by every profile" if shared else "; this profile's own app"
+        yield Check("credentials", Level.OK, f"client id and secret found ({sources})")
 
 
 def _stale_lock(settings: Settings, fix: bool) -> Findings:

@@ -12,7 +12,7 @@ import time
 
 from spotify_tophits.actions.doctor.checks import Check, Findings, Level
 from spotify_tophits.config import Settings
-from spotify_tophits.errors import TemporaryError, TophitsError
+from spotify_tophits.errors import ForbiddenError, TemporaryError, TophitsError
 from spotify_tophits.ops import health
 from spotify_tophits.retry import spotify_wait
 from spotify_tophits.services import Services
@@ -102,6 +102,18 @@ def api_and_playlists(services: Services, now: datetime.datetime) -> Findings:
         started = time.monotonic()
         try:
             user = gateway.current_user()
+        except ForbiddenError:
+            profile = settings.paths.profile
+            who = f"profile {profile}'s account" if profile else "this account"
+            yield Check(
+                "api",
+                Level.ERROR,
+                f"Spotify answered 403 to GET /me: {who} is not among the app's users (a Development Mode app"
+                " serves at most five accounts, listed under User Management)",
+                "add the account's e-mail under User Management in the Spotify Developer Dashboard, then"
+                f" tophits{f' --profile {profile}' if profile else ''} auth",
+            )
+            return
         except TophitsError as error:
             fix = "tophits doctor again later" if isinstance(error, TemporaryError) else "tophits auth"
             yield Check("api", Level.ERROR, f"GET /me failed: {error.message}", fix)
