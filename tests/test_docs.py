@@ -71,3 +71,23 @@ def test_every_command_line_in_the_readme_is_accepted_by_the_cli():
         # --help after the arguments: Click rejects an unknown option or a bad value before printing help.
         result = CliRunner().invoke(app, [*arguments, "--help"])
         assert result.exit_code == 0, f"README: {line!r} is rejected: {result.output}"
+
+
+def test_every_toml_example_in_the_readme_is_a_config_tophits_accepts(tmp_path: Path):
+    import tomllib
+
+    from spotify_tophits.config import load_settings
+    from spotify_tophits.config.settings import TOP_LEVEL_KEYS
+
+    blocks = re.findall(r"```toml\n(.*?)```", README, re.DOTALL)
+    # Every setting is shown inside an example (a stray fence once left [weights] and [export] in prose).
+    shown = {key for block in blocks for key in tomllib.loads(block)}
+    assert sorted(TOP_LEVEL_KEYS - shown) == []
+    for index, block in enumerate(blocks):
+        document = tomllib.loads(block)  # each example is valid TOML on its own (a stray fence would break this)
+        if {"pin", "ban"} & set(document):
+            continue  # an overrides.toml example, not config.toml
+        directory = tmp_path / str(index)
+        directory.mkdir()
+        (directory / "config.toml").write_text(block, encoding="utf-8")
+        load_settings({"TOPHITS_CONFIG_DIR": str(directory), "TOPHITS_STATE_DIR": str(directory / "state")})
