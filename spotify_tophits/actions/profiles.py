@@ -102,9 +102,10 @@ def all_profiles_check(statuses: list[ProfileStatus]) -> tuple[int, str]:
     if not statuses:
         return 3, "TOPHITS UNKNOWN - no profiles found; create one with tophits --profile NAME auth"
     worst = max((status.health for status in statuses), key=HEALTH_ORDER.index)
+    counted = f"{len(statuses)} profile{'' if len(statuses) == 1 else 's'}"
     overview = ", ".join(f"{status.label} {status.health.upper()}" for status in statuses)
     if worst == "ok":
-        return 0, f"TOPHITS OK - {len(statuses)} profiles: {overview}"
+        return 0, f"TOPHITS OK - {counted}: {overview}"
     details = []
     for status in statuses:
         if status.health != worst:
@@ -113,4 +114,4 @@ def all_profiles_check(statuses: list[ProfileStatus]) -> tuple[int, str]:
             details.append(f"{status.label}: {status.problem}")
         else:
             details.append(f"{status.label}: {check_line(status.report)[1].split(' - ', 1)[1]}")
-    return CHECK_CODES[worst], f"TOPHITS {worst.upper()} - {'; '.join(details)} ({len(statuses)} profiles: {overview})"
+    return CHECK_CODES[worst], f"TOPHITS {worst.upper()} - {'; '.join(details)} ({counted}: {overview})"
