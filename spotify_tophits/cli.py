@@ -1,13 +1,10 @@
 """The command line: parse options, build the services, call one action, render its result.
 
-The only Typer module. Every TophitsError becomes one line on stderr and its documented exit
-code; anything else is a bug (exit 1), with the traceback only under `-v`. Actions and Rich are
-imported inside the commands that use them, so `--help`, `status` and `show` start fast (a test
-in test_startup.py names the heavy modules each fast command must not import).
+The only Typer module. Every TophitsError becomes one line on stderr and its documented exit code;
+anything else is a bug (exit 1, traceback only under `-v`). Actions and Rich load only where used.
 """
 
-# No `from __future__ import annotations` here: Typer would parse every option's annotation string
-# again on each run (eval), which took longer than building the command tree from live ones.
+# No `from __future__ import annotations`: Typer would eval every annotation string again on each run.
 
 import datetime
 import functools
@@ -36,8 +33,7 @@ T = TypeVar("T")
 
 # Typer would import pydantic for every command; only a value that needs converting loads it now.
 defer_coercion(typer.core)
-# Pretty tracebacks with locals would print tokens and secrets held in local variables. Plain help
-# (rich_markup_mode=None): Rich's help panels cost more start-up than the rest of `--help`.
+# No pretty tracebacks (locals would print tokens and secrets); plain help: Rich's panels cost start-up.
 app = typer.Typer(
     cls=arguments.root_group(typer.core.TyperGroup),
     name="tophits",
@@ -395,6 +391,10 @@ def systemd_uninstall(user: UserUnits = False, system: SystemUnits = False, dry_
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. Click exits 1 when a reader closes the pipe early (`| head`): not a bug, so 0."""
     logging.captureWarnings(True)
-    app()
+    try:
+        app()
+    except SystemExit as ending:
+        closed_pipe = ending.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper"
+        raise SystemExit(0 if closed_pipe else ending.code) from None

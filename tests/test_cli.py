@@ -352,3 +352,15 @@ def test_status_q_after_the_command_is_accepted_and_doctor_quiet_stays_doctors(s
     assert status.exit_code == 0, status.output
     # doctor's own --quiet prints only the problems: no ✓ line.
     assert "✗" in doctor.output and "✓" not in doctor.output
+
+
+@pytest.mark.parametrize("arguments", [["--help"], ["--version"]])
+def test_a_reader_that_closes_the_pipe_early_is_not_an_internal_error(arguments: list[str]):
+    # As `tophits … | head -1` does once it has its line: the pipe is closed before tophits writes.
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        result = subprocess.run([TOPHITS, *arguments], stdout=writer, stderr=subprocess.PIPE, timeout=60, check=False)
+    finally:
+        os.close(writer)
+    assert (result.returncode, result.stderr) == (0, b"")
