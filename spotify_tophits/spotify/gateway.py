@@ -191,7 +191,7 @@ class SpotipyGateway:
                         " app's User Management list (Development Mode); check the dashboard, then run `tophits auth`"
                     ) from None
                 if status >= 500:
-                    if self._may_retry(method, attempt, "Spotify", str(status)):
+                    if self._may_retry(method != "POST", attempt, "Spotify", str(status)):
                         attempt += 1
                         continue
                     raise TemporaryError(f"Spotify answered {status} to {what}; try again later") from None
@@ -201,17 +201,16 @@ class SpotipyGateway:
                 url = str(getattr(error.request, "url", "") or "")
                 accounts = url.startswith(self.accounts_url)
                 service = "Spotify's accounts service" if accounts else "Spotify"
-                if self._may_retry(
-                    "POST" if method == "POST" and not accounts else "GET", attempt, service, type(error).__name__
-                ):
+                # A refresh that failed sent nothing to the API: even a POST may go again then.
+                if self._may_retry(method != "POST" or accounts, attempt, service, type(error).__name__):
                     attempt += 1
                     continue
                 if accounts:
                     raise accounts_unreachable(type(error).__name__) from None
                 raise TemporaryError(f"network error talking to Spotify ({what}): {type(error).__name__}") from None
 
-    def _may_retry(self, method: str, attempt: int, service: str, reason: str) -> bool:
-        if method == "POST" or attempt >= self.policy.max_attempts:
+    def _may_retry(self, repeatable: bool, attempt: int, service: str, reason: str) -> bool:
+        if not repeatable or attempt >= self.policy.max_attempts:
             return False
         delay = min(self.policy.max_delay, self.policy.base_delay * 2 ** (attempt - 1))
         self._sleep(delay, service, reason)
