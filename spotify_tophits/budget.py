@@ -9,8 +9,7 @@ it leaves wait for the next run, oldest charts first.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from spotify_tophits.charts import ChartRow
 from spotify_tophits.matching import ExplicitPolicy, Outcome, resolution_key, resolve
@@ -22,15 +21,13 @@ if TYPE_CHECKING:
 DEFAULT_SEARCH_BUDGET = 500
 MAXIMUM_SEARCH_BUDGET = 10_000
 
-Result = TypeVar("Result")
-
 
 class SearchBudgetSpent(Exception):
     """Raised instead of searching once the run's search budget is spent (caught by the update story)."""
 
 
 class SearchBudget:
-    """A counter of the searches one run may still make; `guard` wraps a search so it draws from it."""
+    """A counter of the searches one run may still make; the run's search calls `spend` before each one."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
@@ -58,15 +55,6 @@ class SearchBudget:
             f"{rows} chart rows wait for the next run: the run's search budget"
             f" ({self.limit} searches, `search_budget` in config.toml) is spent"
         )
-
-    def guard(self, search: Callable[[str], Sequence[Result]]) -> Callable[[str], Sequence[Result]]:
-        """Return `search` drawing one from this budget per call (SearchBudgetSpent once it is empty)."""
-
-        def guarded(query: str) -> Sequence[Result]:
-            self.spend()
-            return search(query)
-
-        return guarded
 
     def resolve(
         self,

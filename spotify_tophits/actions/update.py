@@ -242,8 +242,9 @@ class _Run:
     def store_charts(self, charts: Sequence[Chart]) -> None:
         """Resolve rows earlier runs left unresolved (oldest charts first; with those a policy switch moved to
         new keys), then store and resolve new charts."""
-        rekey_for_policy(self.store, datetime.date(self.today.year, 1, 1), self.settings.explicit)
-        for values in self.store.unresolved_rows(datetime.date(self.today.year, 1, 1), self.search_budget.remaining):
+        year_start = datetime.date(self.today.year, 1, 1)
+        rekey_for_policy(self.store, year_start, self.settings.explicit)
+        for values in self.store.unresolved_rows(year_start, self.search_budget.remaining):
             outcome = self.search_budget.resolve(
                 self.search, ChartRow(**values), self.store, self.local_now, self.settings.explicit
             )
