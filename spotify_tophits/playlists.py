@@ -11,6 +11,7 @@ import enum
 from collections.abc import Callable, Sequence
 
 from spotify_tophits.config import PlaylistSettings, Settings, render_playlist_name
+from spotify_tophits.config.names import MAX_DESCRIPTION_LENGTH
 from spotify_tophits.errors import ConfigError, RateLimitedError, TemporaryError
 from spotify_tophits.ranking import Window
 from spotify_tophits.reconcile import reconcile
@@ -63,14 +64,14 @@ TOPHITS_MARK = "Ranked by tophits"
 def describe_playlist(playlist: PlaylistSettings, window: Window, sources: Sequence[str]) -> str:
     """Return the playlist description: stable from day to day, so it costs no extra write."""
     origin = ", ".join(sources)
-    if len(origin) > 150:
-        # Spotify allows 300 characters of description; many or long source names are counted instead.
+    if len(origin) > MAX_DESCRIPTION_LENGTH // 2:
+        # Many or long source names would take the description past Spotify's limit: count them instead.
         origin = f"{len(sources)} chart sources"
     if window.final:
         label = f"{window.period_start:%B %Y}" if window.key == "monthly" else str(window.period_start.year)
-        return f"Final: the top {playlist.size} of {label} from {origin}. Ranked by tophits; no longer updated."
+        return f"Final: the top {playlist.size} of {label} from {origin}. {TOPHITS_MARK}; no longer updated."
     cadence = {"daily": "the latest chart day", "weekly": "last week", "monthly": "this month so far"}
-    return f"The top {playlist.size} of {cadence.get(window.key, 'this year so far')} from {origin}. Ranked by tophits."
+    return f"The top {playlist.size} of {cadence.get(window.key, 'this year so far')} from {origin}. {TOPHITS_MARK}."
 
 
 class PlaylistSync:

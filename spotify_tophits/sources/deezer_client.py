@@ -106,7 +106,6 @@ class DeezerClient:
         self.sleep = sleep
         pacing = pacing_sleep or sleep
         self.pacer = Pacer(requests_per_5s, WINDOW_SECONDS + PACING_MARGIN_SECONDS, pacing, monotonic)
-        self.sent = 0
         self.quota_answers = 0
 
     def get(self, source: str, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -114,7 +113,6 @@ class DeezerClient:
         network trouble (after get_json's retries)."""
         for attempt in range(QUOTA_WAITS + 1):
             self.pacer.wait()
-            self.sent += 1
             data = get_json(self.session, source, self.base_url + path, params, sleep=self.sleep)
             if not isinstance(data, dict):
                 raise DeezerError(f"{source}: unexpected answer from Deezer {path} (not an object)")
